@@ -88,3 +88,14 @@ func (e *Event) lookupIndexed(k []byte) bool {
 	}
 	return false
 }
+
+// indexWith builds e's index in scratch, a decoder's reusable storage, and
+// keeps an exact-size copy, so that events share no index memory and carry
+// no spare capacity. It returns scratch (perhaps grown) for the next event.
+func (e *Event) indexWith(scratch []member) []member {
+	e.top = scratch[:0]
+	e.index()
+	scratch = e.top[:0]
+	e.top = append([]member(nil), e.top...)
+	return scratch
+}

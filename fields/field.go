@@ -49,7 +49,10 @@ type Field struct {
 	Doc         string
 	// Extension marks Peregrine-only fields that upstream never had.
 	Extension bool
-	Extract   Extractor
+	// Deprecated marks fields kept only for old rules files; a newer field
+	// says the same thing better (the Doc names it).
+	Deprecated bool
+	Extract    Extractor
 	// Number gives the numeric value of Uint64 and AbsTime fields, for
 	// comparisons and for JSON output_fields.
 	Number func(ev *audit.Event) (uint64, bool)

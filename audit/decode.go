@@ -1,0 +1,525 @@
+package audit
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/buger/jsonparser"
+)
+
+// Defaults for Options. Upstream's 256 KiB event limit silently drops large
+// pods and CRDs; DESIGN.md sets 64 MiB per event and 256 MiB per document
+// (the webhook's batch limit).
+const (
+	DefaultMaxEventSize = 64 << 20
+	DefaultMaxDocSize   = 256 << 20
+)
+
+// maxArrayNesting bounds how deep arrays of events may nest. Payloads are
+// flat in practice; the bound keeps the recursive walk off the stack limit.
+const maxArrayNesting = 64
+
+// Options tune decoding. The zero value uses the defaults.
+type Options struct {
+	// MaxEventSize is the largest event in bytes (compact JSON, as upstream
+	// measures it); larger events are refused with a "too-large" problem.
+	// 0 means DefaultMaxEventSize.
+	MaxEventSize int
+	// MaxDocSize is the largest top-level JSON document (one line, one
+	// pretty-printed file, one payload) a Reader holds in memory. 0 means
+	// DefaultMaxDocSize.
+	MaxDocSize int
+	// Cluster is the cluster name given to every event (Event.Cluster), the
+	// fallback for ka.cluster.name.
+	Cluster string
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxEventSize <= 0 {
+		o.MaxEventSize = DefaultMaxEventSize
+	}
+	if o.MaxDocSize <= 0 {
+		o.MaxDocSize = DefaultMaxDocSize
+	}
+	return o
+}
+
+// DecodePayload decodes one in-memory payload (a webhook body, a message)
+// with the default Options. See Options.DecodePayload.
+func DecodePayload(b []byte, emit func(*Event), problem func(Problem)) {
+	Options{}.DecodePayload(b, emit, problem)
+}
+
+// DecodePayload turns the JSON documents in b (usually one: an Event, an
+// EventList or an array of them; several concatenated documents or JSON
+// lines work too) into events, in order, calling emit for each and problem
+// (which may be nil) for whatever is skipped. Problem positions are lines
+// and offsets within b; Problem.File is empty.
+//
+// Events alias b: their Raw is a subslice of it, so b must not be modified
+// while they are in use. Num, Start and Source are left zero; a long-lived
+// source numbers its events with a Sequence.
+func (o Options) DecodePayload(b []byte, emit func(*Event), problem func(Problem)) {
+	s := stream{opts: o.withDefaults(), buf: b, end: len(b), eof: true, line: 1, problem: problem}
+	for e := s.event(); e != nil; e = s.event() {
+		emit(e)
+	}
+}
+
+// Sequence numbers the events of one stream (Event.Num) and gives them the
+// stream's start time (Event.Start). It is not safe for concurrent use.
+type Sequence struct {
+	n     uint64
+	start int64
+}
+
+// Stamp sets e.Num and e.Start as the next event of the sequence.
+func (q *Sequence) Stamp(e *Event) {
+	q.n++
+	if q.n == 1 {
+		q.start = e.Time
+	}
+	e.Num, e.Start = q.n, q.start
+}
+
+// span is an event candidate in the current document: buf[at:end], and its
+// JSON type (EventList items need not be objects; they fail later, in order).
+type span struct {
+	at, end int
+	t       jsonparser.ValueType
+}
+
+// stream turns one input into events. The input is read into buf; the
+// document being scanned always starts at buf[pos], and refills move it to
+// the front before reading more, so nothing else of the input is kept.
+// Documents are found and validated by scanner, then picked apart with
+// jsonparser; nothing is decoded into maps or structs.
+type stream struct {
+	opts    Options
+	name    string    // the input, for problems and Event.Source; "" for payloads
+	src     io.Reader // nil when all the input is in buf
+	owned   bool      // events copy their bytes (buf is reused)
+	problem func(Problem)
+
+	buf      []byte
+	pos, end int   // unread input is buf[pos:end]
+	base     int64 // input offset of buf[0]
+	eof      bool  // nothing follows buf[:end]
+	line     int   // 1-based line number of buf[lpos]
+	lpos     int
+
+	// After a bad document: skip to the next line that starts with '{' or
+	// '[' (midLine: the current line is still to be skipped).
+	skipping, midLine bool
+
+	sc      scanner
+	spans   []span // events of the current document
+	si      int    // spans[si:] are still to be returned
+	docAt   int64  // input offset of the current document
+	scratch []member
+}
+
+// event returns the stream's next event, or nil at its end.
+func (s *stream) event() *Event {
+	for {
+		for s.si < len(s.spans) {
+			sp := s.spans[s.si]
+			s.si++
+			if e := s.makeEvent(sp); e != nil {
+				return e
+			}
+		}
+		s.spans, s.si = s.spans[:0], 0
+		if !s.document() {
+			return nil
+		}
+	}
+}
+
+// document reads the next top-level document, leaving its events in
+// s.spans (none when it is skipped). It returns false at the end of input.
+func (s *stream) document() bool {
+	for {
+		if s.pos == s.end {
+			if s.eof {
+				return false
+			}
+			s.fill()
+			continue
+		}
+		if s.skipping {
+			s.skip()
+			continue
+		}
+		if isSpace(s.buf[s.pos]) {
+			s.pos++
+			continue
+		}
+		s.scanDocument()
+		return true
+	}
+}
+
+// scanDocument scans the document at buf[pos], reading more input as it
+// needs, and decodes or reports it. The scanner sees at most MaxDocSize+1
+// bytes, so whether a document is too large does not depend on how the
+// input happened to be split into reads.
+func (s *stream) scanDocument() {
+	s.sc.reset()
+	for {
+		lim := min(s.end, s.pos+s.opts.MaxDocSize+1)
+		win := s.buf[s.pos:lim]
+		switch s.sc.scan(win, s.eof && lim == s.end) {
+		case scanDone:
+			if s.sc.i > s.opts.MaxDocSize {
+				s.tooLargeDoc()
+				return
+			}
+			s.decode(s.pos, s.pos+s.sc.i)
+			s.pos += s.sc.i
+			return
+		case scanBad:
+			s.malformed()
+			return
+		}
+		if len(win) > s.opts.MaxDocSize {
+			s.tooLargeDoc()
+			return
+		}
+		s.fill()
+	}
+}
+
+// skip moves through the input while resynchronising after a bad document.
+func (s *stream) skip() {
+	if s.midLine {
+		k := bytes.IndexByte(s.buf[s.pos:s.end], '\n')
+		if k < 0 {
+			s.pos = s.end // the rest of the buffer belongs to the bad line
+			return
+		}
+		s.pos += k + 1
+		s.midLine = false
+		return
+	}
+	if c := s.buf[s.pos]; c == '{' || c == '[' {
+		s.skipping = false
+		return
+	}
+	s.midLine = true
+}
+
+// malformed reports the document at buf[pos] that the scanner rejected, and
+// picks where reading resumes: at the start of the line where the document
+// turned out broken, or at the next line when that is the line it started
+// on (the usual case of a bad JSON line). A truncated line is thus reported
+// once and the complete line after it, where the scanner noticed, is read.
+// Each line is scanned at most twice, so a damaged file costs linear time.
+func (s *stream) malformed() {
+	start, at := s.pos, s.pos+s.sc.errAt
+	msg := "malformed JSON: " + s.sc.errMsg
+	if errLine, startLine := s.lineAt(at), s.lineAt(start); errLine != startLine {
+		msg += fmt.Sprintf(" (at line %d, offset %d)", errLine, s.base+int64(at))
+	} else if at != start {
+		msg += fmt.Sprintf(" (at offset %d)", s.base+int64(at))
+	}
+	s.report(start, ReasonMalformed, msg)
+	s.skipping = true
+	if k := bytes.LastIndexByte(s.buf[start:at], '\n'); k >= 0 {
+		s.pos, s.midLine = start+k+1, false
+	} else {
+		s.pos, s.midLine = at, true
+	}
+}
+
+func (s *stream) tooLargeDoc() {
+	s.report(s.pos, ReasonTooLarge, fmt.Sprintf(
+		"JSON document larger than the %d-byte limit (MaxDocSize); skipped to the next line starting with '{' or '['",
+		s.opts.MaxDocSize))
+	s.skipping, s.midLine = true, true
+}
+
+// fill reads more input after buf[:end], first moving the unread part
+// (a document being scanned) to the front. It always makes progress: more
+// data, or eof.
+func (s *stream) fill() {
+	if s.src == nil {
+		s.eof = true
+		return
+	}
+	if s.pos > 0 {
+		s.lineAt(s.pos) // the line count must not lose the bytes dropped here
+		n := copy(s.buf, s.buf[s.pos:s.end])
+		s.base += int64(s.pos)
+		s.lpos -= s.pos
+		s.pos, s.end = 0, n
+	}
+	if free := len(s.buf) - s.end; free == 0 || free < len(s.buf)/4 {
+		// Only a document nearly as long as the buffer gets here: double,
+		// so that large documents cost a logarithmic number of copies, but
+		// never past what the largest document needs.
+		if n := min(2*len(s.buf), s.opts.MaxDocSize+1); n > len(s.buf) {
+			nb := make([]byte, n)
+			copy(nb, s.buf[:s.end])
+			s.buf = nb
+		}
+	}
+	for range 100 {
+		n, err := s.src.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			if err != io.EOF {
+				s.report(s.end, ReasonReadError, "read error: "+err.Error())
+			}
+			s.eof = true
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	s.report(s.end, ReasonReadError, "read error: "+io.ErrNoProgress.Error())
+	s.eof = true
+}
+
+// lineAt returns the line of buf[p], counting newlines from the last
+// position asked for (p may go backwards within the buffer).
+func (s *stream) lineAt(p int) int {
+	if p >= s.lpos {
+		s.line += bytes.Count(s.buf[s.lpos:p], newline)
+	} else {
+		s.line -= bytes.Count(s.buf[p:s.lpos], newline)
+	}
+	s.lpos = p
+	return s.line
+}
+
+var newline = []byte{'\n'}
+
+func (s *stream) report(at int, reason, msg string) {
+	if s.problem == nil {
+		return
+	}
+	s.problem(Problem{File: s.name, Line: s.lineAt(at), Offset: s.base + int64(at), Reason: reason, Msg: msg})
+}
+
+// decode records the events of the valid document buf[start:end], or
+// reports it when it is not audit data. Like upstream, one unrecognised
+// element drops the whole document, events before it included.
+func (s *stream) decode(start, end int) {
+	s.docAt = s.base + int64(start)
+	doc := s.buf[start:end]
+	if msg := s.collect(doc, typeAt(doc), 0); msg != "" {
+		s.spans = s.spans[:0]
+		s.report(start, ReasonNotAudit, "data not recognized as a k8s audit event: "+msg)
+	}
+}
+
+// typeAt gives the JSON type of the valid value v from its first byte.
+func typeAt(v []byte) jsonparser.ValueType {
+	switch v[0] {
+	case '{':
+		return jsonparser.Object
+	case '[':
+		return jsonparser.Array
+	case '"':
+		return jsonparser.String
+	case 't', 'f':
+		return jsonparser.Boolean
+	case 'n':
+		return jsonparser.Null
+	}
+	return jsonparser.Number
+}
+
+// at returns the buffer index of v, which jsonparser cut from buf. Its
+// slices share buf's memory but not its capacity (they are cut with a
+// 3-index slice), so the index is the distance between the pointers.
+func (s *stream) at(v []byte) int {
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(v))) - uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))))
+}
+
+// collect appends the events of payload v (of type t) to s.spans. It
+// returns why v is not audit data, or "".
+func (s *stream) collect(v []byte, t jsonparser.ValueType, depth int) string {
+	switch t {
+	case jsonparser.Array:
+		if depth == maxArrayNesting {
+			return fmt.Sprintf("arrays nested more than %d deep", maxArrayNesting)
+		}
+		msg := ""
+		_, _ = jsonparser.ArrayEach(v, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
+			if msg == "" {
+				msg = s.collect(e, et, depth+1)
+			}
+		})
+		return msg
+	case jsonparser.Object:
+		return s.collectObject(v)
+	}
+	return typeName(t) + " where an Event, an EventList or an array was expected"
+}
+
+func (s *stream) collectObject(v []byte) string {
+	kv, kt, _, err := jsonparser.Get(v, "kind")
+	if err != nil {
+		return `object without "kind"`
+	}
+	kind, ok := unescape(kv)
+	if kt != jsonparser.String || !ok {
+		return `"kind" is ` + typeName(kt) + ", not a string"
+	}
+	switch kind {
+	case "Event":
+		at := s.at(v)
+		s.spans = append(s.spans, span{at: at, end: at + len(v), t: jsonparser.Object})
+		return ""
+	case "EventList":
+		items, it, _, _ := jsonparser.Get(v, "items")
+		if it != jsonparser.Array {
+			return `EventList without an "items" array`
+		}
+		_, _ = jsonparser.ArrayEach(items, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
+			at := s.at(e)
+			if et == jsonparser.String {
+				at-- // jsonparser leaves out the quotes
+			}
+			s.spans = append(s.spans, span{at: at, end: at + len(e), t: et})
+		})
+		return ""
+	}
+	return "kind " + shortQuote(kind)
+}
+
+func typeName(t jsonparser.ValueType) string {
+	switch t {
+	case jsonparser.String:
+		return "a string"
+	case jsonparser.Number:
+		return "a number"
+	case jsonparser.Object:
+		return "an object"
+	case jsonparser.Array:
+		return "an array"
+	case jsonparser.Boolean:
+		return "a boolean"
+	case jsonparser.Null:
+		return "null"
+	}
+	return "nothing"
+}
+
+// shortQuote quotes s for a message, cut to a length that cannot flood logs
+// or leak much of an event.
+func shortQuote(s string) string {
+	const limit = 40
+	if len(s) > limit {
+		return strconv.Quote(s[:limit]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// makeEvent turns a span into an event, or reports why it cannot.
+func (s *stream) makeEvent(sp span) *Event {
+	if sp.t != jsonparser.Object {
+		s.report(sp.at, ReasonNoTimestamp, "can't read stageTimestamp: the event is "+typeName(sp.t)+", not an object")
+		return nil
+	}
+	raw := s.buf[sp.at:sp.end]
+	if len(raw) > s.opts.MaxEventSize {
+		if n := compactLen(raw); n > s.opts.MaxEventSize {
+			s.report(sp.at, ReasonTooLarge, fmt.Sprintf(
+				"event larger than the maximum event size: size=%d bytes, limit=%d bytes", n, s.opts.MaxEventSize))
+			return nil
+		}
+	}
+	e := &Event{Raw: raw, Cluster: s.opts.Cluster}
+	if s.owned {
+		e.Raw, e.Source = s.own(raw, s.lineAt(sp.at))
+	}
+	s.scratch = e.indexWith(s.scratch)
+	t, msg := stageTime(e.Top("stageTimestamp"))
+	if msg != "" {
+		s.report(sp.at, ReasonNoTimestamp, "can't read stageTimestamp: "+msg)
+		return nil
+	}
+	e.Time = t
+	return e
+}
+
+// own copies raw into memory of the event's own, with the event's Source
+// text ("file:line") in the same allocation, so that an event stays valid
+// after the buffer is reused and keeps nothing else of the input alive.
+func (s *stream) own(raw []byte, line int) ([]byte, string) {
+	b := make([]byte, len(raw), len(raw)+len(s.name)+21)
+	copy(b, raw)
+	b = append(b, s.name...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(line), 10)
+	return b[:len(raw):len(raw)], bytesString(b[len(raw):])
+}
+
+// stageTime parses stageTimestamp as upstream does: time.RFC3339Nano, which
+// takes an optional fraction (digits past the ninth are truncated) and
+// a "Z" or numeric zone.
+func stageTime(v Value) (int64, string) {
+	switch v.Kind() {
+	case Missing:
+		return 0, "no stageTimestamp"
+	case String:
+	default:
+		return 0, "stageTimestamp is " + typeName(kindType(v.Kind())) + ", not a string"
+	}
+	str, ok := v.Str()
+	if !ok {
+		return 0, "stageTimestamp has a bad escape"
+	}
+	t, err := time.Parse(time.RFC3339Nano, str)
+	if err != nil {
+		return 0, shortQuote(str) + " is not an RFC 3339 time"
+	}
+	return t.UnixNano(), ""
+}
+
+func kindType(k Kind) jsonparser.ValueType {
+	switch k {
+	case String:
+		return jsonparser.String
+	case Number:
+		return jsonparser.Number
+	case Object:
+		return jsonparser.Object
+	case Array:
+		return jsonparser.Array
+	case Bool:
+		return jsonparser.Boolean
+	case Null:
+		return jsonparser.Null
+	}
+	return jsonparser.NotExist
+}
+
+// compactLen is the length of the valid JSON b without insignificant
+// whitespace: the size upstream compares with maxEventSize (it re-encodes
+// events compactly). Only events over the limit pay for it.
+func compactLen(b []byte) int {
+	n, inStr := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inStr && c == '\\':
+			n++
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && isSpace(c):
+			continue
+		}
+		n++
+	}
+	return n
+}

@@ -1,0 +1,67 @@
+// Package audit is where Kubernetes audit events enter Peregrine: it holds
+// the Event (raw JSON bytes with lazy, zero-copy access to its fields) and
+// turns payloads and files into events. Sources (webhook, files, cloud
+// archives) feed it bytes; the engine reads the events it produces. It
+// knows nothing of rules or outputs.
+//
+// # From payloads to events
+//
+// A payload is one JSON document, handled as the k8saudit plugin does
+// (RULES-LANGUAGE.md §5.1):
+//
+//   - an object with "kind": "Event" is one event;
+//   - an object with "kind": "EventList" gives one event per element of
+//     its "items" array (items are not checked for a kind);
+//   - an array gives the events of each element, recursively;
+//   - anything else is a "not-audit" problem ("data not recognized as a
+//     k8s audit event") and the whole payload is dropped, events of
+//     earlier array elements included.
+//
+// Each event needs a "stageTimestamp" that time.Parse accepts as
+// time.RFC3339Nano (the event's Time, in nanoseconds UTC), else that event
+// alone is dropped ("no-timestamp"). An event whose compact size is over
+// Options.MaxEventSize (64 MiB by default, not upstream's 256 KiB) is
+// dropped ("too-large"), never truncated. An event's Raw is its own bytes
+// exactly as they were in the input, not re-encoded.
+//
+// Decoding is lazy: a document is validated once, by a scanner that also
+// finds where it ends, then "kind", "items" and each event's top-level
+// members are located with jsonparser. Nothing is decoded into maps or
+// structs; the top-level index the engine uses is built here, once.
+//
+// DecodePayload does this for one payload in memory (the webhook's body);
+// its events alias the payload's bytes.
+//
+// # Reading inputs
+//
+// A Reader reads files, gzip files (recognised by their magic bytes),
+// directories (recursively; regular files oldest modification time first,
+// ties broken by path, as upstream reads a directory) and standard input
+// ("-"). The layout within an input is free: JSON lines, a single
+// pretty-printed document, or documents one after another with or without
+// newlines between them. Lines have no length limit (upstream stops at 64
+// KiB); one document may be up to Options.MaxDocSize (256 MiB by default),
+// and a larger one is a "too-large" problem.
+//
+// A document that is not JSON is a "malformed" problem, reported at the
+// line and offset where it starts, with where it turned out broken in the
+// message. Reading resumes at the start of the line where the break was
+// found (or the next line, when that is the document's first line), at the
+// first line from there that starts with '{' or '['. So a bad JSON line costs
+// only itself, a truncated line does not take the line after it down, and
+// a broken pretty-printed document is one problem, not one per line.
+//
+// Problems never stop reading: they go to Reader.OnProblem (the replay
+// command prints and counts them; --strict turns any into exit status 1),
+// or are collected for Reader.Problems. Problem.Error prints them as
+// "file:line: (offset N) message", lines 1-based and offsets in bytes from
+// the start of the (decompressed) input.
+//
+// # Memory
+//
+// A Reader reads through one buffer that it reuses; a document is held whole
+// only while it is being scanned. Each event gets a copy of its own bytes
+// (one allocation that also holds its Source), so events stay valid
+// after later calls to Next and keeping one keeps nothing else alive. The
+// per-event allocations are that copy, the Event and its top-level index.
+package audit

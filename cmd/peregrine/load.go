@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/engine"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/rules"
+	defaultrules "github.com/peregrine-sec/peregrine/rules/default"
+)
+
+// engineFlags are the flags every command that loads rules shares.
+type engineFlags struct {
+	config    string
+	rules     []string
+	overrides []string
+	json      bool
+}
+
+func (f *engineFlags) add(c *cobra.Command) {
+	c.Flags().StringVarP(&f.config, "config", "c", "", "falco.yaml-compatible configuration file")
+	c.Flags().StringArrayVarP(&f.rules, "rules", "r", nil, "rules file or directory (repeatable; later files append to and override earlier ones)")
+	c.Flags().StringArrayVarP(&f.overrides, "option", "o", nil, "set a configuration key: KEY=VALUE (repeatable)")
+}
+
+// loaded is what a command needs after loading configuration and rules.
+type loaded struct {
+	cfg     *config.Config
+	col     *rules.Collection
+	eng     *engine.Engine
+	report  *rules.Report
+	sources []rules.Source
+	notes   []string // warnings that are not about one rules file
+}
+
+// load reads the configuration and rules and compiles the engine. Rules come
+// from -r, else from rules_files, else the embedded starter rules.
+func (f *engineFlags) load() (*loaded, error) {
+	cfg, err := config.Load(f.config, f.overrides)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	l := &loaded{cfg: cfg, notes: cfg.Warnings}
+	switch {
+	case len(f.rules) > 0:
+		l.sources, _, err = rules.ReadPaths(f.rules, false)
+	case len(cfg.RulesFiles) > 0:
+		var notes []string
+		l.sources, notes, err = rules.ReadPaths(cfg.RulesFiles, true)
+		l.notes = append(l.notes, notes...)
+	default:
+		l.sources = defaultrules.Sources()
+	}
+	if err != nil {
+		return nil, invalid(err)
+	}
+	l.col, l.report = rules.Load(l.sources, rules.Options{})
+	if l.report.Err() != nil {
+		return l, nil
+	}
+	l.col.Apply(cfg.Selectors)
+	opts := engine.DefaultOptions()
+	opts.MatchAll = cfg.MatchAll
+	opts.MinPriority = cfg.Priority
+	opts.TimeISO8601 = cfg.TimeFormatISO8601
+	l.eng = engine.New(l.col, opts, l.report)
+	if l.eng != nil && len(l.eng.Skipped) > 0 {
+		l.notes = append(l.notes, skippedNote(l.eng.Skipped))
+	}
+	return l, nil
+}
+
+func skippedNote(m map[string]int) string {
+	var parts []string
+	total := 0
+	for src, n := range m {
+		parts = append(parts, fmt.Sprintf("%s: %d", src, n))
+		total += n
+	}
+	return fmt.Sprintf("%d rules of other sources skipped (%s); Peregrine evaluates k8s_audit rules only", total, strings.Join(parts, ", "))
+}
+
+// outputFormat builds the alert encoder from the configuration and --json.
+func (l *loaded) outputFormat(forceJSON bool) output.Format {
+	f := output.DefaultFormat()
+	f.JSON = l.cfg.JSONOutput || forceJSON
+	f.IncludeOutput = l.cfg.JSONIncludeOutputProperty
+	f.IncludeTags = l.cfg.JSONIncludeTagsProperty
+	f.IncludeMessage = l.cfg.JSONIncludeMessageProperty
+	f.IncludeOutputFields = l.cfg.JSONIncludeOutputFieldsProperty
+	return f
+}
+
+// printDiags writes errors, then warnings, as FILE:LINE:COL: message, each
+// followed by the offending source line and a caret.
+func (l *loaded) printDiags(w io.Writer, warnings bool) {
+	for _, d := range l.report.Errors() {
+		printDiag(w, l.sources, d, "")
+	}
+	if !warnings {
+		return
+	}
+	for _, d := range l.report.Warnings() {
+		printDiag(w, l.sources, d, "warning: ")
+	}
+	for _, n := range l.notes {
+		fmt.Fprintln(w, "warning:", n)
+	}
+}
+
+func printDiag(w io.Writer, srcs []rules.Source, d rules.Diag, kind string) {
+	msg := d.Msg
+	if d.Context != "" {
+		msg = d.Context + ": " + msg
+	}
+	if d.Code != "" {
+		msg += " [" + d.Code + "]"
+	}
+	fmt.Fprintf(w, "%s: %s%s\n", d.Pos, kind, msg)
+	if line, ok := sourceLine(srcs, d.Pos); ok && d.Pos.Col > 0 {
+		fmt.Fprintf(w, "   | %s\n   | %s^\n", line, caretPad(line, d.Pos.Col-1))
+	}
+}
+
+func sourceLine(srcs []rules.Source, p rules.Position) (string, bool) {
+	for _, s := range srcs {
+		if s.Name != p.File {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(s.Data))
+		sc.Buffer(nil, len(s.Data)+1)
+		for n := 1; sc.Scan(); n++ {
+			if n == p.Line {
+				return sc.Text(), true
+			}
+		}
+	}
+	return "", false
+}
+
+// caretPad keeps tabs so the caret lines up under the column.
+func caretPad(line string, col int) string {
+	var b strings.Builder
+	for i := 0; i < col && i < len(line); i++ {
+		if line[i] == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/engine"
+	"github.com/peregrine-sec/peregrine/replay"
+)
+
+type replayFlags struct {
+	engineFlags
+	strict       bool
+	format       string
+	cluster      string
+	maxEventSize int
+	quiet        bool
+}
+
+func replayCmd() *cobra.Command {
+	f := &replayFlags{}
+	c := &cobra.Command{
+		Use:   "replay [flags] PATH...|-",
+		Short: "Evaluate audit log files (or stdin) and print alerts, then a summary on stderr",
+		Long: `Evaluate recorded Kubernetes audit events against the rules and print alerts.
+
+Inputs: audit JSON lines, EventList documents, JSON arrays, pretty-printed or
+concatenated documents, .gz files, directories (recursive, oldest file first)
+and - for stdin. Without -r the rules_files of -c, else the embedded starter
+rules, are used.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error { return f.run(args) },
+	}
+	f.add(c)
+	c.Flags().BoolVar(&f.json, "json", false, "print alerts as JSON (json_output: true)")
+	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 when any input was malformed")
+	c.Flags().StringVar(&f.format, "format", "", "force the input format: audit")
+	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none")
+	c.Flags().IntVar(&f.maxEventSize, "max-event-size", 64<<20, "largest accepted event in bytes")
+	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr")
+	return c
+}
+
+func (f *replayFlags) run(paths []string) error {
+	if f.format != "" && f.format != "audit" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--format %q: this build reads only the audit format", f.format)}
+	}
+	l, err := f.load()
+	if err != nil {
+		return err
+	}
+	if l.eng == nil {
+		l.printDiags(os.Stderr, false)
+		return &exitError{code: exitInvalid}
+	}
+	for _, n := range l.notes {
+		fmt.Fprintln(os.Stderr, "warning:", n)
+	}
+	sum := replay.NewSummary()
+	malformed := false
+	rd := audit.NewReader(paths, os.Stdin, audit.Options{MaxEventSize: f.maxEventSize, Cluster: f.cluster})
+	rd.OnProblem = func(p audit.Problem) {
+		malformed = true
+		sum.Skip(p.Reason)
+		fmt.Fprintln(os.Stderr, "peregrine:", p.Error())
+	}
+	src := &countingSource{src: rd}
+	stop := startProgress(src, paths)
+	err = f.evaluate(l, src, sum)
+	stop()
+	if !f.quiet {
+		sum.Write(os.Stderr)
+	}
+	if err != nil {
+		return invalid(err)
+	}
+	if f.strict && malformed {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("malformed input (--strict)")}
+	}
+	return nil
+}
+
+func (f *replayFlags) evaluate(l *loaded, src replay.EventSource, sum *replay.Summary) error {
+	enc := l.outputFormat(f.json)
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	var buf []byte
+	emit := func(a *engine.Alert) error {
+		if !l.cfg.StdoutOutput {
+			return nil
+		}
+		buf = enc.Append(buf[:0], a)
+		_, err := out.Write(buf)
+		return err
+	}
+	err := replay.Run(l.eng, src, sum, emit)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// countingSource counts what passes, for the progress line.
+type countingSource struct {
+	src    replay.EventSource
+	events atomic.Uint64
+	bytes  atomic.Uint64
+}
+
+func (c *countingSource) Next() (*audit.Event, error) {
+	ev, err := c.src.Next()
+	if ev != nil {
+		c.events.Add(1)
+		c.bytes.Add(uint64(len(ev.Raw)))
+	}
+	return ev, err
+}
+
+// startProgress prints a progress line every second on a terminal when the
+// input is large; it returns a function that stops it.
+func startProgress(c *countingSource, paths []string) func() {
+	st, err := os.Stderr.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 || inputSize(paths) < 64<<20 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(os.Stderr, "\r\033[K")
+				return
+			case <-t.C:
+				secs := time.Since(start).Seconds()
+				fmt.Fprintf(os.Stderr, "\r\033[K%d events, %.0f MB/s", c.events.Load(), float64(c.bytes.Load())/1e6/secs)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// inputSize adds up the sizes of the named files and directories; stdin
+// counts as large.
+func inputSize(paths []string) int64 {
+	var n int64
+	for _, p := range paths {
+		if p == "-" {
+			return 1 << 62
+		}
+		_ = filepath.Walk(p, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				n += fi.Size()
+			}
+			return nil
+		})
+	}
+	return n
+}

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/peregrine-sec/peregrine/condition"
+	"github.com/peregrine-sec/peregrine/fields"
+	"github.com/peregrine-sec/peregrine/rules"
+)
+
+// New compiles the k8s_audit rules of a loaded collection. Rules of other
+// sources are counted in Engine.Skipped, not compiled. Errors and warnings
+// go to rep, after the loader's; the engine is nil when there was an error.
+func New(col *rules.Collection, opts Options, rep *rules.Report) *Engine {
+	if opts.Fields == nil {
+		opts.Fields = fields.Builtin()
+	}
+	b := &builder{
+		col:    col,
+		comp:   condition.NewCompiler(opts.Fields),
+		macros: map[string]*rules.Macro{},
+		parsed: map[string]condition.Node{},
+		lists:  map[string][]string{},
+		report: rep,
+	}
+	for _, m := range col.Macros {
+		b.macros[m.Name] = m
+	}
+	for _, l := range col.Lists {
+		b.lists[l.Name] = l.Items
+	}
+	e := &Engine{comp: b.comp, opts: opts, Skipped: map[string]int{}}
+	e.time = b.timeExpr(opts.TimeISO8601)
+	for _, r := range col.Rules {
+		if r.Source != Source {
+			e.Skipped[r.Source]++
+			continue
+		}
+		cr := b.compileRule(r)
+		if cr != nil && r.Enabled && r.Priority <= opts.MinPriority {
+			e.rules = append(e.rules, cr)
+		}
+	}
+	if b.failed {
+		return nil
+	}
+	return e
+}
+
+type builder struct {
+	col    *rules.Collection
+	comp   *condition.Compiler
+	macros map[string]*rules.Macro
+	parsed map[string]condition.Node // macro name -> parsed body
+	lists  map[string][]string
+	report *rules.Report
+	failed bool
+}
+
+func (b *builder) add(d rules.Diag) {
+	b.report.Add(d)
+	if !d.Warning {
+		b.failed = true
+	}
+}
+
+func (b *builder) timeExpr(iso bool) *condition.Expr {
+	name := "evt.time"
+	if iso {
+		name = "evt.time.iso8601"
+	}
+	e, err := b.comp.CompileExpr(&condition.FieldRef{Name: name})
+	if err != nil {
+		panic("engine: builtin field missing: " + name)
+	}
+	return e
+}
+
+// rule compiles one k8s_audit rule; nil when it has an error or is skipped.
+func (b *builder) compileRule(r *rules.Rule) *Rule {
+	ctx := fmt.Sprintf("rule '%s'", r.Name)
+	nw := len(b.comp.Warnings)
+	ev, err := b.condition(r)
+	for _, w := range b.comp.Warnings[nw:] {
+		b.warn(b.position(r, w.Pos), w.Code, ctx, w.Msg)
+	}
+	if err != nil {
+		var uf *condition.UnknownFieldError
+		if errors.As(err, &uf) && r.SkipIfUnknownFilter {
+			b.warn(r.Pos, "LOAD_UNKNOWN_FILTER", ctx, "rule skipped: "+uf.Error())
+			return nil
+		}
+		b.conditionError(r, ctx, err)
+		return nil
+	}
+	out, err := compileFormat(b.comp, r.Output)
+	if err != nil {
+		b.add(rules.Diag{Pos: r.OutputPos, Code: rules.CodeCompileOutput, Context: ctx, Msg: err.Error()})
+		return nil
+	}
+	return &Rule{
+		Name: r.Name, Desc: r.Desc, Priority: r.Priority, Tags: r.Tags,
+		eval: ev, out: out, prefix: ": " + r.Priority.String() + " ",
+	}
+}
+
+func (b *builder) warn(pos rules.Position, code, ctx, msg string) {
+	b.add(rules.Diag{Pos: pos, Code: code, Context: ctx, Msg: msg, Warning: true})
+}
