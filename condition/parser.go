@@ -3,7 +3,9 @@ package condition
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxDepth is how deeply groups and transformers may nest, as in Falco.
@@ -61,7 +63,7 @@ func (p *parser) parse() (n Node, err error) {
 	}()
 	n = p.parseOr()
 	if t := p.peek(modeAfterCheck); t.kind != tEOF {
-		p.failf(t.pos, "unexpected token after '%s', expecting 'or', 'and'", p.last)
+		p.failf(t.pos, "unexpected token after '%s', expecting 'or', 'and'", shown(p.last))
 	}
 	return n, nil
 }
@@ -106,6 +108,21 @@ func (p *parser) failf(pos Pos, format string, args ...any) {
 // failExpected reports "expected <what>, found <t>".
 func (p *parser) failExpected(t token, what string) {
 	p.failf(t.pos, "expected %s, found %s", what, describe(p.lex.src, int(t.pos)))
+}
+
+// shown prepares token text for a message: Falco prints the token as it
+// is, which is what we do unless it is long or has bytes that would break
+// the message's line.
+func shown(s string) string {
+	const maxLen = 40
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }) < 0 {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
 
 // enter and leave bound the nesting of groups and transformers.
@@ -228,7 +245,7 @@ func (p *parser) parseGroupRest(open token) Node {
 		p.failExpected(t, "')'")
 	}
 	if t.kind != tRParen {
-		p.failf(t.pos, "expected 'and', 'or' or ')' after '%s', found %s", p.last, describe(p.lex.src, int(t.pos)))
+		p.failf(t.pos, "expected 'and', 'or' or ')' after '%s', found %s", shown(p.last), describe(p.lex.src, int(t.pos)))
 	}
 	p.consume(t)
 	p.leave()
@@ -239,7 +256,7 @@ func (p *parser) parseGroupRest(open token) Node {
 func (p *parser) parseCondition(left Operand) Node {
 	t := p.peek(modeOperator)
 	if t.kind != tOp {
-		p.failExpected(t, fmt.Sprintf("a comparison operator after '%s'", p.last))
+		p.failExpected(t, fmt.Sprintf("a comparison operator after '%s'", shown(p.last)))
 	}
 	p.consume(t)
 	c := &Check{At: left.Position(), Left: left, Op: t.op}
@@ -327,7 +344,7 @@ func (p *parser) listRest(at Pos) *List {
 		l.Items = append(l.Items, &Value{At: t.pos, Text: t.text, Quoted: t.kind == tQuoted})
 		t = p.peek(modeListItem)
 		if t.kind != tComma && t.kind != tRParen {
-			p.failExpected(t, fmt.Sprintf("',' or ')' after list item '%s'", p.last))
+			p.failExpected(t, fmt.Sprintf("',' or ')' after list item '%s'", shown(p.last)))
 		}
 		p.consume(t)
 		if t.kind == tRParen {

@@ -3,7 +3,7 @@ package rules
 import (
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"testing"
 	"unicode/utf8"
 )
@@ -65,9 +65,12 @@ type bounds struct {
 	lines []int
 }
 
+// yamlBreaks are the line breaks YAML counts: CR LF, CR, LF, NEL, LS, PS.
+var yamlBreaks = regexp.MustCompile("\r\n|\r|\n|\u0085|\u2028|\u2029")
+
 func newBounds(name string, data []byte) bounds {
 	b := bounds{name: name}
-	for _, l := range strings.Split(string(data), "\n") {
+	for _, l := range yamlBreaks.Split(string(utf8Text(data)), -1) {
 		b.lines = append(b.lines, utf8.RuneCountInString(l))
 	}
 	return b

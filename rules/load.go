@@ -2,11 +2,14 @@ package rules
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -63,7 +66,7 @@ func Load(files []Source, opts Options) (*Collection, *Report) {
 	}
 	for _, f := range files {
 		rep.addFile(f.Name)
-		l := &fileLoader{src: newSource(f.Name, f.Data), col: col, rep: rep, engine: engine}
+		l := &fileLoader{src: newSource(f.Name, utf8Text(f.Data)), col: col, rep: rep, engine: engine}
 		if err := l.load(); err != nil {
 			rep.Add(err.(*loadError).Diag)
 			return col, rep
@@ -244,4 +247,45 @@ func (l *fileLoader) spend(at *yaml.Node, n int) error {
 		return l.fail(at, CodeYAMLParse, "", "document contains excessive aliasing")
 	}
 	return nil
+}
+
+// utf8Text returns the file as UTF-8 without a byte order mark. The YAML
+// parser decodes UTF-16 and drops the mark by itself; doing it first keeps
+// the bytes positions are mapped in the same as the ones it counts lines
+// and columns in. Malformed UTF-16 is left alone for the parser to reject.
+func utf8Text(b []byte) []byte {
+	if bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}) {
+		return b[3:]
+	}
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		order = binary.BigEndian
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		order = binary.LittleEndian
+	default:
+		return b
+	}
+	if len(b)%2 != 0 {
+		return b
+	}
+	units := make([]uint16, 0, len(b)/2-1)
+	for i := 2; i < len(b); i += 2 {
+		units = append(units, order.Uint16(b[i:]))
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(units); i++ {
+		r := rune(units[i])
+		if utf16.IsSurrogate(r) {
+			if i+1 >= len(units) {
+				return b
+			}
+			if r = utf16.DecodeRune(r, rune(units[i+1])); r == utf8.RuneError {
+				return b
+			}
+			i++
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }

@@ -20,12 +20,43 @@ type source struct {
 
 func newSource(name string, raw []byte) *source {
 	s := &source{name: name, raw: raw, lineStart: []int{0}}
-	for i, b := range raw {
-		if b == '\n' {
-			s.lineStart = append(s.lineStart, i+1)
+	for i := 0; i < len(raw); {
+		n := lineBreak(raw[i:])
+		if n == 0 {
+			i++
+			continue
 		}
+		i += n
+		s.lineStart = append(s.lineStart, i)
 	}
 	return s
+}
+
+// lineBreak gives the length of the line break at the start of b, or 0.
+// These are the breaks the YAML parser counts lines by: CR LF, CR, LF,
+// NEL, LS and PS.
+func lineBreak(b []byte) int {
+	switch {
+	case len(b) >= 2 && b[0] == '\r' && b[1] == '\n':
+		return 2
+	case len(b) >= 1 && (b[0] == '\r' || b[0] == '\n'):
+		return 1
+	case bytes.HasPrefix(b, []byte("\u0085")):
+		return 2
+	case bytes.HasPrefix(b, []byte("\u2028")), bytes.HasPrefix(b, []byte("\u2029")):
+		return 3
+	}
+	return 0
+}
+
+// lineEnd gives the offset where the line starting at off ends.
+func (s *source) lineEnd(off int) int {
+	for j := off; j < len(s.raw); j++ {
+		if lineBreak(s.raw[j:]) > 0 {
+			return j
+		}
+	}
+	return len(s.raw)
 }
 
 // lines is the number of lines, counting a last line without a newline.
@@ -43,8 +74,9 @@ func (s *source) offset(line, col int) int {
 		return -1
 	}
 	j := s.lineStart[line-1]
+	end := s.lineEnd(j)
 	for c := 1; c < col; c++ {
-		if j >= len(s.raw) || s.raw[j] == '\n' {
+		if j >= end {
 			return -1
 		}
 		_, n := utf8.DecodeRune(s.raw[j:])
@@ -57,11 +89,8 @@ func (s *source) offset(line, col int) int {
 func (s *source) mark(off, line, col int) mark {
 	m := mark{off: off, file: s.name, line: line, col: col}
 	if line >= 1 && line <= len(s.lineStart) {
-		rest := s.raw[s.lineStart[line-1]:]
-		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
-			rest = rest[:nl]
-		}
-		m.maxCol = max(utf8.RuneCount(rest)+1, col)
+		start := s.lineStart[line-1]
+		m.maxCol = max(utf8.RuneCount(s.raw[start:s.lineEnd(start)])+1, col)
 	}
 	return m
 }
@@ -118,12 +147,12 @@ func (a *aligner) run() {
 			a.i += rn
 			continue
 		}
-		c, cn := utf8.DecodeRune(raw[a.j:])
-		if c == '\n' {
-			a.j++
+		if n := lineBreak(raw[a.j:]); n > 0 {
+			a.j += n
 			a.line, a.col = a.line+1, 1
 			continue
 		}
+		c, cn := utf8.DecodeRune(raw[a.j:])
 		if isBlank(c) {
 			a.advance(cn)
 			continue
@@ -170,7 +199,7 @@ func (a *aligner) escape(r rune, rn int) bool {
 	if a.j+1 >= len(raw) {
 		return false
 	}
-	if raw[a.j+1] == '\n' || raw[a.j+1] == '\r' {
+	if lineBreak(raw[a.j+1:]) > 0 {
 		a.advance(1) // escaped line break: the break itself is skipped next
 		return true
 	}
