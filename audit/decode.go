@@ -173,7 +173,8 @@ func (s *stream) scanDocument() {
 	for {
 		lim := min(s.end, s.pos+s.opts.MaxDocSize+1)
 		win := s.buf[s.pos:lim]
-		switch s.sc.scan(win, s.eof && lim == s.end) {
+		full := len(win) > s.opts.MaxDocSize // unfinished here means too large
+		switch s.sc.scan(win, s.eof && lim == s.end && !full) {
 		case scanDone:
 			if s.sc.i > s.opts.MaxDocSize {
 				s.tooLargeDoc()
@@ -186,7 +187,7 @@ func (s *stream) scanDocument() {
 			s.malformed()
 			return
 		}
-		if len(win) > s.opts.MaxDocSize {
+		if full {
 			s.tooLargeDoc()
 			return
 		}

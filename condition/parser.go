@@ -112,17 +112,27 @@ func (p *parser) failExpected(t token, what string) {
 
 // shown prepares token text for a message: Falco prints the token as it
 // is, which is what we do unless it is long or has bytes that would break
-// the message's line.
+// the message's line; those are escaped as in Go.
 func shown(s string) string {
 	const maxLen = 40
 	if len(s) > maxLen {
 		s = s[:maxLen] + "..."
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }) < 0 {
-		return s
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < ' ' || r == 0x7f:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
 	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
+	return b.String()
 }
 
 // enter and leave bound the nesting of groups and transformers.

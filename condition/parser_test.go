@@ -382,3 +382,50 @@ func TestErrorPosition(t *testing.T) {
 		t.Fatalf("Render:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestNodeString covers printing of trees that Parse does not build, such
+// as values that cannot be bare and lists that lost their parentheses.
+func TestNodeString(t *testing.T) {
+	tests := []struct {
+		n    Node
+		want string
+	}{
+		{&FieldRef{Name: "jevt.value", Arg: "/a b", HasArg: true}, `jevt.value["/a b"]`},
+		{&FieldRef{Name: "jevt.value", Arg: "", HasArg: true}, `jevt.value[""]`},
+		{&FieldRef{Name: "ka.x", Val: true}, "val(ka.x)"},
+		{&Value{Text: `a\`}, `a\`},
+		{&Value{Text: `a\`, Quoted: true}, `"a\x5c"`},
+		{&Value{Text: "a b"}, `"a b"`},
+		{&Value{Text: ""}, `""`},
+		{&Value{Text: "x", Quoted: true}, `"x"`},
+		{&List{Items: []*Value{{Text: "a"}, {Text: "b"}}}, "(a, b)"},
+		{&List{Items: []*Value{{Text: "a-b"}}}, "(a-b)"},
+		{&List{Paren: true}, "()"},
+		{&Transform{Name: "join", Args: []Node{&Value{Text: ",", Quoted: true}, &FieldRef{Name: "ka.g"}}}, `join(",", ka.g)`},
+		{&MacroRef{Name: "m"}, "m"},
+		{&Not{X: &Not{X: &MacroRef{Name: "m"}}}, "not (not m)"},
+		{&Or{Terms: []Node{&And{Terms: []Node{&MacroRef{Name: "a"}, &MacroRef{Name: "b"}}}, &Or{Terms: []Node{&MacroRef{Name: "c"}}}}}, "a and b or (c)"},
+	}
+	for _, tc := range tests {
+		if got := tc.n.String(); got != tc.want {
+			t.Errorf("%s.String() = %s, want %s", sexpr(tc.n), got, tc.want)
+		}
+	}
+}
+
+// TestLongTokenInMessage checks that a long or multi-line last token is
+// shortened and escaped in messages, so a rendered error keeps its shape.
+func TestLongTokenInMessage(t *testing.T) {
+	src := `a.b = "` + strings.Repeat("x", 50) + "\n\" c"
+	_, err := Parse(src)
+	want := `unexpected token after '"` + strings.Repeat("x", 39) + `...', expecting 'or', 'and'`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	src = "a.b = \"x\ny\" c"
+	_, err = Parse(src)
+	want = `unexpected token after '"x\ny"', expecting 'or', 'and'`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}

@@ -104,10 +104,8 @@ func splitToken(t *fields.Table, s string) (tok, rest string, err error) {
 			return s[:n+end+1], s[n+end+1:], nil
 		}
 	}
-	for m := n; m > 0; m-- {
-		if _, ok := t.Lookup(name[:m]); ok {
-			return s[:m], s[m:], nil
-		}
+	if f, ok := t.LongestPrefix(name); ok {
+		return s[:len(f.Name)], s[len(f.Name):], nil
 	}
 	return "", "", fmt.Errorf("unknown filter: %s", firstWord(s))
 }

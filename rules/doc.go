@@ -3,26 +3,62 @@
 //
 // It is the first step of rule loading:
 //
-//	rules files ──► rules.Load ──► *Collection ──► engine (condition compile,
-//	                    │                          output compile, index)
-//	                    └──► *Report (errors and warnings, FILE:LINE:COL)
+//	rules files ──► rules.Load ──► *Collection ──► engine: condition compile
+//	                    │                          (package condition), output
+//	                    │                          compile, rule index
+//	                    └──► *Report: errors and warnings as FILE:LINE:COL
 //
-// Load reads each file's YAML documents, checks every item's structure with
-// Falco's own messages and codes (RULES-LANGUAGE.md §1), and merges the
-// files in order: redefinition, legacy "append: true", "override:" with
-// append and replace, exceptions, required_engine_version and
-// required_plugin_versions. It does not parse conditions and does not know
-// fields; the engine and package condition do that, and add their own
-// diagnostics to the same Report.
+// Load reads each file's YAML documents, checks every item with Falco's own
+// messages and codes (RULES-LANGUAGE.md §1) and merges the files in order:
+// redefinition, legacy "append: true", "override:" with append and
+// replace, exceptions, required_engine_version, and
+// required_plugin_versions (checked once all files are in). It does not
+// parse conditions and does not know fields: the engine does, and adds its
+// diagnostics to the same Report with Report.Add.
+//
+// # API
+//
+//   - Load(files []Source, opts Options) (*Collection, *Report). Options
+//     holds the engine version (DefaultEngineVersion, 0.63.0) and the
+//     plugin versions (DefaultPlugins) that requirements are checked
+//     against.
+//   - Collection: Lists, Macros and Rules in first-definition order (Rules
+//     is evaluation order), lookups List, Macro and Rule by name,
+//     RequiredEngineVersion and PluginRequirements. Apply runs falco.yaml's
+//     "rules:" enable/disable Selectors.
+//   - List{Name, Items, ItemPos, Pos, Seq}, Macro{Name, Condition, Pos, Seq},
+//     Rule{Name, Condition, Output, OutputText, OutputPos, Desc, Priority,
+//     Source, Enabled, Tags, Exceptions, WarnEvttypes, SkipIfUnknownFilter,
+//     Capture, CaptureDuration, Pos, Seq}. Pos is the first definition.
+//     Seq{First, Last} counts defines and appends the way Falco does, for the
+//     engine's macro and list visibility rule.
+//   - Exception{Name, Scalar, Fields, FieldPos, Comps, Values [][]Cell, Pos}
+//     with default comps filled in ("=" per field in list form, "in" in
+//     scalar form); in scalar form every row of Values has one Cell.
+//     Cell{Text, List, IsList, Pos}. Exceptions stay structured: the engine
+//     builds conditions from them.
+//   - Priority (Emergency=0 … Debug=7), ParsePriority, Priority.String.
+//   - Position{File, Line, Col}, 1-based, Col in characters as the YAML
+//     parser counts them. Text{S} with Text.Position(offset) and NewText.
+//   - Report: Errors (sorted, one per line, at most MaxErrors plus an
+//     "N more errors" entry), Warnings, Err (nil or an ErrorList), Add.
+//     Diag{Pos, Code, Msg, Context, Warning}; Code is Falco's LOAD_* name.
 //
 // Conditions are kept as Text: the string plus a map from its byte offsets
-// back to the file, rebuilt from the raw lines, so an error on the second
-// line of a folded "condition: >" points at the right line and column.
+// back to the file, rebuilt from the raw lines (as cel-go's policy parser
+// does), so an error on the second line of a folded "condition: >" points
+// at the right line and column, also after appends join several files.
 //
-// Collection.Apply applies falco.yaml's "rules:" enable/disable selectors.
+// # Decisions
 //
-// Where upstream Falco is ambiguous or plainly accidental, this package
-// chooses and says so next to the code: "exceptions: replace" is validated
-// and gets default comps; an "override" that is not a mapping is an error;
-// output text is trimmed on append and replace too; positions are 1-based.
+// Where upstream is ambiguous or plainly accidental, this package chooses:
+// "exceptions: replace" is validated and gets default comps like a
+// definition; an "override" that is a scalar or sequence is an error
+// (upstream ignores a scalar); output text is trimmed on append and replace
+// too, not only on definition; positions point at the most precise node
+// (a key or a value) where upstream names the whole item; a YAML alias that
+// would make loading quadratic stops the file with "document contains
+// excessive aliasing"; null cells and nested lists inside exception values
+// are errors rather than empty text; YAML merge keys ("<<") are not
+// expanded and are reported as unknown keys.
 package rules

@@ -266,11 +266,19 @@ func utf8Text(b []byte) []byte {
 	default:
 		return b
 	}
-	if len(b)%2 != 0 {
-		return b
+	if out, ok := decodeUTF16(b[2:], order); ok {
+		return out
 	}
-	units := make([]uint16, 0, len(b)/2-1)
-	for i := 2; i < len(b); i += 2 {
+	return b
+}
+
+// decodeUTF16 converts strictly: an odd length or a lone surrogate fails.
+func decodeUTF16(b []byte, order binary.ByteOrder) ([]byte, bool) {
+	if len(b)%2 != 0 {
+		return nil, false
+	}
+	units := make([]uint16, 0, len(b)/2)
+	for i := 0; i < len(b); i += 2 {
 		units = append(units, order.Uint16(b[i:]))
 	}
 	out := make([]byte, 0, len(b))
@@ -278,14 +286,14 @@ func utf8Text(b []byte) []byte {
 		r := rune(units[i])
 		if utf16.IsSurrogate(r) {
 			if i+1 >= len(units) {
-				return b
+				return nil, false
 			}
 			if r = utf16.DecodeRune(r, rune(units[i+1])); r == utf8.RuneError {
-				return b
+				return nil, false
 			}
 			i++
 		}
 		out = utf8.AppendRune(out, r)
 	}
-	return out
+	return out, true
 }

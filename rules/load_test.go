@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -453,5 +454,61 @@ func TestDecoders(t *testing.T) {
 		if (ok && v.String() != want) || (!ok && want != "") {
 			t.Errorf("version %q: %v %v", s, v, ok)
 		}
+	}
+}
+
+// TestAliasBomb: aliases may repeat a large sequence many times; the
+// loader stops instead of doing quadratic (or worse) work.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("- list: big\n  items: &big [")
+	for i := 0; i < 2000; i++ {
+		b.WriteString("x,")
+	}
+	b.WriteString("x]\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "- list: l%d\n  items: *big\n", i)
+	}
+	_, rep := Load(sources(b.String()), Options{})
+	err := rep.Err()
+	if err == nil || !strings.Contains(err.Error(), "document contains excessive aliasing") {
+		t.Fatalf("got %v", err)
+	}
+	// A few reuses are fine.
+	load(t, "- list: a\n  items: &i [x, y]\n- list: b\n  items: *i\n- list: c\n  items: *i\n")
+}
+
+func TestEncodings(t *testing.T) {
+	text := "- macro: m\n  condition: >\n    a and\n    b\n"
+	utf16le := []byte{0xFF, 0xFE}
+	for _, r := range text {
+		utf16le = append(utf16le, byte(r), 0)
+	}
+	for name, data := range map[string][]byte{
+		"bom":      append([]byte{0xEF, 0xBB, 0xBF}, text...),
+		"utf16le":  utf16le,
+		"crlf":     []byte(strings.ReplaceAll(text, "\n", "\r\n")),
+		"cr alone": []byte(strings.ReplaceAll(text, "\n", "\r")),
+	} {
+		col, rep := Load([]Source{{Name: "e.yaml", Data: data}}, Options{})
+		if rep.Err() != nil {
+			t.Fatalf("%s: %v", name, rep.Err())
+		}
+		c := col.Macro("m").Condition
+		if got := c.Position(strings.Index(c.S, "b")).String(); got != "e.yaml:4:5" {
+			t.Errorf("%s: %s", name, got)
+		}
+	}
+}
+
+func TestLegacyIndentPositions(t *testing.T) {
+	data, err := os.ReadFile("testdata/legacy_indent.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, _ := Load([]Source{{Name: "l.yaml", Data: data}}, Options{})
+	c := col.Rule("Legacy").Condition
+	if got := c.Position(strings.Index(c.S, "proc.name")).String(); got != "l.yaml:9:9" {
+		t.Errorf("got %s", got)
 	}
 }
