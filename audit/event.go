@@ -89,13 +89,40 @@ func (e *Event) lookupIndexed(k []byte) bool {
 	return false
 }
 
-// indexWith builds e's index in scratch, a decoder's reusable storage, and
-// keeps an exact-size copy, so that events share no index memory and carry
-// no spare capacity. It returns scratch (perhaps grown) for the next event.
+// indexWith builds e's index, as index does (first occurrence of a key
+// wins), in scratch, a decoder's reusable storage, and keeps an exact-size
+// copy, so that events share no index memory and carry no spare capacity.
+// It returns scratch (perhaps grown) for the next event. Past a few members
+// it finds repeated keys with a map: decoders index every event they accept,
+// and a hostile one with a million top-level keys must not cost a million
+// squared comparisons.
 func (e *Event) indexWith(scratch []member) []member {
-	e.top = scratch[:0]
-	e.index()
-	scratch = e.top[:0]
-	e.top = append([]member(nil), e.top...)
-	return scratch
+	const linear = 32
+	top := scratch[:0]
+	var seen map[string]struct{}
+	_ = jsonparser.ObjectEach(e.Raw, func(k, b []byte, t jsonparser.ValueType, _ int) error {
+		if seen == nil && len(top) == linear {
+			seen = make(map[string]struct{}, 2*linear)
+			for i := range top {
+				seen[top[i].key] = struct{}{}
+			}
+		}
+		if seen != nil {
+			if _, dup := seen[string(k)]; dup {
+				return nil
+			}
+			seen[bytesString(k)] = struct{}{}
+		} else {
+			for i := range top {
+				if top[i].key == string(k) {
+					return nil
+				}
+			}
+		}
+		top = append(top, member{key: bytesString(k), val: Value{b: b, k: kindOf(t)}})
+		return nil
+	})
+	e.top = append([]member(nil), top...)
+	e.indexed = true
+	return top[:0]
 }

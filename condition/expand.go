@@ -50,16 +50,20 @@ type expander struct {
 	nodes  int
 }
 
-// pos maps a position of the tree being copied to one in the rule's text.
-func (x *expander) pos(p Pos) Pos {
-	if len(x.macros) > 0 {
-		return x.at
-	}
-	return p
-}
+// pos gives the position a copied node keeps: its own. A macro body's
+// positions are offsets into the macro's text, so callers that expand
+// several texts into one tree give each text its own range of offsets (the
+// engine shifts each macro's tree before expanding) and can then tell where
+// any node came from.
+func (x *expander) pos(p Pos) Pos { return p }
 
+// errorf reports an expansion error at the outermost macro reference when
+// inside a macro, so the position is always in the text being expanded.
 func (x *expander) errorf(p Pos, format string, args ...any) *Error {
-	return &Error{Pos: x.pos(p), Msg: fmt.Sprintf(format, args...)}
+	if len(x.macros) > 0 {
+		p = x.at
+	}
+	return &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 }
 
 // grow counts new nodes against maxExpandedNodes.

@@ -45,6 +45,7 @@ func New(col *rules.Collection, opts Options, rep *rules.Report) *Engine {
 	if b.failed {
 		return nil
 	}
+	e.index = b.index(e.rules)
 	return e
 }
 
@@ -81,7 +82,7 @@ func (b *builder) timeExpr(iso bool) *condition.Expr {
 func (b *builder) compileRule(r *rules.Rule) *Rule {
 	ctx := fmt.Sprintf("rule '%s'", r.Name)
 	nw := len(b.comp.Warnings)
-	ev, err := b.condition(r)
+	ev, verbs, err := b.condition(r)
 	for _, w := range b.comp.Warnings[nw:] {
 		b.warn(b.position(r, w.Pos), w.Code, ctx, w.Msg)
 	}
@@ -101,10 +102,23 @@ func (b *builder) compileRule(r *rules.Rule) *Rule {
 	}
 	return &Rule{
 		Name: r.Name, Desc: r.Desc, Priority: r.Priority, Tags: r.Tags,
-		eval: ev, out: out, prefix: ": " + r.Priority.String() + " ",
+		eval: ev, out: out, prefix: ": " + r.Priority.String() + " ", verbs: verbs,
 	}
 }
 
 func (b *builder) warn(pos rules.Position, code, ctx, msg string) {
 	b.add(rules.Diag{Pos: pos, Code: code, Context: ctx, Msg: msg, Warning: true})
+}
+
+// index builds the verb index over the enabled rules.
+func (b *builder) index(rs []*Rule) *index {
+	verb, err := b.comp.CompileExpr(&condition.FieldRef{Name: "ka.verb"})
+	if err != nil {
+		panic("engine: builtin field missing: ka.verb")
+	}
+	verbs := make([][]string, len(rs))
+	for i, r := range rs {
+		verbs[i] = r.verbs
+	}
+	return buildIndex(verb, rs, verbs)
 }

@@ -19,28 +19,29 @@ const (
 )
 
 // condition parses, extends with exceptions, expands and compiles a rule's
-// condition.
-func (b *builder) condition(r *rules.Rule) (condition.Evaluator, error) {
+// condition. It also returns the verbs the rule requires, for the index.
+func (b *builder) condition(r *rules.Rule) (condition.Evaluator, []string, error) {
 	tree, err := condition.Parse(r.Condition.S)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if exc := exceptionText(r.Exceptions); exc != "" {
 		et, err := condition.Parse(exc)
 		if err != nil {
-			return nil, &condition.Error{Pos: exceptionsBase, Msg: "in exceptions: " + err.Error()}
+			return nil, nil, &condition.Error{Pos: exceptionsBase, Msg: "in exceptions: " + err.Error()}
 		}
 		shift(et, exceptionsBase)
 		tree = &condition.And{At: tree.Position(), Terms: []condition.Node{tree, et}}
 	}
 	tree, err = condition.Expand(tree, b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, w := range condition.Warnings(tree) {
 		b.warn(b.position(r, w.Pos), w.Code, fmt.Sprintf("rule '%s'", r.Name), w.Msg)
 	}
-	return b.comp.Compile(tree)
+	ev, err := b.comp.Compile(tree)
+	return ev, verbsOf(tree), err
 }
 
 // Macro implements condition.Env: macro bodies are parsed on first use.

@@ -23,6 +23,9 @@ type Options struct {
 	MinPriority rules.Priority
 	// TimeISO8601 prefixes outputs with evt.time.iso8601 instead of evt.time.
 	TimeISO8601 bool
+	// NoIndex evaluates every rule for every event instead of only the
+	// candidates the verb index picks; alerts are the same either way.
+	NoIndex bool
 }
 
 // DefaultOptions are Falco's defaults.
@@ -38,7 +41,8 @@ type Rule struct {
 	Tags     []string
 	eval     condition.Evaluator
 	out      *Format
-	prefix   string // ": <Priority> " between the time and the message
+	prefix   string   // ": <Priority> " between the time and the message
+	verbs    []string // the verbs the rule requires; nil for any
 }
 
 // Engine evaluates events against a compiled rule set. It is immutable and
@@ -48,6 +52,7 @@ type Engine struct {
 	comp  *condition.Compiler
 	opts  Options
 	time  *condition.Expr
+	index *index
 	// Skipped counts rules not compiled because their source is not
 	// k8s_audit, by source.
 	Skipped map[string]int
@@ -75,7 +80,11 @@ func (e *Engine) NewWorker() *Worker {
 func (w *Worker) Eval(ev *audit.Event, emit func(*Alert)) int {
 	w.x.Reset(ev)
 	n := 0
-	for _, r := range w.e.rules {
+	rs := w.e.rules
+	if !w.e.opts.NoIndex {
+		rs = w.e.index.candidates(w.x)
+	}
+	for _, r := range rs {
 		if !r.eval.Eval(w.x) {
 			continue
 		}

@@ -177,7 +177,7 @@ func TestConditionErrorPosition(t *testing.T) {
 	for _, d := range rep.Errors() {
 		got = append(got, d.Pos.String()+" "+d.Msg)
 	}
-	want := []string{"f.yaml:2:28 unknown field ka.bad", "f.yaml:7:5 unknown field ka.nope"}
+	want := []string{"f.yaml:2:30 unknown field ka.bad", "f.yaml:7:5 unknown field ka.nope"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -65,3 +65,32 @@ func TestFalcoGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexOnOff: the verb index changes how much work finds the alerts,
+// never which alerts come out (STYLE: every shortcut has an off switch).
+func TestIndexOnOff(t *testing.T) {
+	shared := sharedDir(t)
+	up := filepath.Join(shared, "upstream")
+	traces, _ := filepath.Glob(filepath.Join(up, "traces", "k8s_audit", "*.json"))
+	traces = append(traces, filepath.Join("..", "..", "testdata", "sample-audit.jsonl"))
+	for _, rulesFile := range []string{"rules/k8saudit/k8s_audit_rules.yaml", "rules/k8saudit/versions/0.6.0/k8s_audit_rules.yaml"} {
+		srcs := readRules(t, up, []string{rulesFile})
+		var out [2][]byte
+		for i, noIndex := range []bool{false, true} {
+			opts := engine.DefaultOptions()
+			opts.MatchAll, opts.NoIndex = true, noIndex
+			res, err := Run(srcs, traces, opts)
+			if err != nil || res.Engine == nil {
+				t.Fatalf("run: %v %v", err, res.Report.Err())
+			}
+			f := output.DefaultFormat()
+			f.JSON = true
+			for _, a := range res.Alerts {
+				out[i] = f.Append(out[i], a)
+			}
+		}
+		if !bytes.Equal(out[0], out[1]) || len(out[0]) == 0 {
+			t.Errorf("%s: alerts differ with the index on and off (%d vs %d bytes)", rulesFile, len(out[0]), len(out[1]))
+		}
+	}
+}
