@@ -91,6 +91,7 @@ func (q *Sequence) Stamp(e *Event) {
 type span struct {
 	at, end int
 	t       jsonparser.ValueType
+	doc     bool // the event is the document: the scanner recorded its members
 }
 
 // stream turns one input into events. The input is read into buf; the
@@ -360,14 +361,16 @@ func (s *stream) collect(v []byte, t jsonparser.ValueType, depth int) string {
 		})
 		return msg
 	case jsonparser.Object:
-		return s.collectObject(v)
+		return s.collectObject(v, depth == 0)
 	}
 	return typeName(t) + " where an Event, an EventList or an array was expected"
 }
 
-func (s *stream) collectObject(v []byte) string {
-	kv, kt, _, err := jsonparser.Get(v, "kind")
-	if err != nil {
+// collectObject handles an object payload; doc says it is the whole
+// document, whose members the scanner recorded.
+func (s *stream) collectObject(v []byte, doc bool) string {
+	kv, kt, found := s.member(v, doc, "kind")
+	if !found {
 		return `object without "kind"`
 	}
 	kind, ok := unescape(kv)
@@ -377,10 +380,10 @@ func (s *stream) collectObject(v []byte) string {
 	switch kind {
 	case "Event":
 		at := s.at(v)
-		s.spans = append(s.spans, span{at: at, end: at + len(v), t: jsonparser.Object})
+		s.spans = append(s.spans, span{at: at, end: at + len(v), t: jsonparser.Object, doc: doc})
 		return ""
 	case "EventList":
-		items, it, _, _ := jsonparser.Get(v, "items")
+		items, it, _ := s.member(v, doc, "items")
 		if it != jsonparser.Array {
 			return `EventList without an "items" array`
 		}
@@ -394,6 +397,31 @@ func (s *stream) collectObject(v []byte) string {
 		return ""
 	}
 	return "kind " + shortQuote(kind)
+}
+
+// member finds the first member key of object v, as jsonparser.Get does;
+// for the document itself, among the members the scanner recorded, which
+// saves a pass over it.
+func (s *stream) member(v []byte, doc bool, key string) ([]byte, jsonparser.ValueType, bool) {
+	if !doc {
+		b, t, _, err := jsonparser.Get(v, key)
+		return b, t, err == nil
+	}
+	for _, m := range s.sc.members {
+		k := v[m.key0:m.key1]
+		if bytes.IndexByte(k, '\\') >= 0 {
+			uk, ok := unescape(k)
+			if !ok {
+				break // where jsonparser gives up too
+			}
+			k = []byte(uk)
+		}
+		if string(k) == key {
+			val := valueOf(v[m.val0:m.val1])
+			return val.b, kindType(val.k), true
+		}
+	}
+	return nil, jsonparser.NotExist, false
 }
 
 func typeName(t jsonparser.ValueType) string {
@@ -442,7 +470,11 @@ func (s *stream) makeEvent(sp span) *Event {
 	if s.owned {
 		e.Raw, e.Source = s.own(raw, s.lineAt(sp.at))
 	}
-	s.scratch = e.indexWith(s.scratch)
+	if sp.doc {
+		s.scratch = e.indexSpans(s.sc.members, s.scratch)
+	} else {
+		s.scratch = e.indexWith(s.scratch)
+	}
 	t, msg := stageTime(e.Top("stageTimestamp"))
 	if msg != "" {
 		s.report(sp.at, ReasonNoTimestamp, "can't read stageTimestamp: "+msg)

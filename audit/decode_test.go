@@ -140,6 +140,11 @@ func checkEvents(t testing.TB, in string, events []*Event) {
 		if !strings.Contains(in, string(e.Raw)) {
 			t.Fatalf("event %d: Raw %q is not part of the input", i, e.Raw)
 		}
+		lazy := New(e.Raw, 0)
+		lazy.index()
+		if !sameIndex(lazy.top, e.top) || !e.indexed {
+			t.Fatalf("event %d: index %v, lazily built %v", i, e.top, lazy.top)
+		}
 		if e.Num != uint64(i+1) || e.Start != events[0].Time {
 			t.Fatalf("event %d: Num %d Start %d, want %d %d", i, e.Num, e.Start, i+1, events[0].Time)
 		}
@@ -298,4 +303,16 @@ func TestProblemError(t *testing.T) {
 	if ProblemList(nil).Err() != nil || l.Err() == nil || l.Count(ReasonNotAudit) != 1 {
 		t.Errorf("Err/Count wrong")
 	}
+}
+
+func sameIndex(a, b []member) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].key != b[i].key || a[i].val.k != b[i].val.k || !bytes.Equal(a[i].val.b, b[i].val.b) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+
 	"github.com/buger/jsonparser"
 )
 
@@ -89,40 +91,92 @@ func (e *Event) lookupIndexed(k []byte) bool {
 	return false
 }
 
-// indexWith builds e's index, as index does (first occurrence of a key
-// wins), in scratch, a decoder's reusable storage, and keeps an exact-size
-// copy, so that events share no index memory and carry no spare capacity.
-// It returns scratch (perhaps grown) for the next event. Past a few members
-// it finds repeated keys with a map: decoders index every event they accept,
-// and a hostile one with a million top-level keys must not cost a million
-// squared comparisons.
-func (e *Event) indexWith(scratch []member) []member {
+// indexBuilder collects an index as index does: members in document order,
+// the first occurrence of a key wins. Past a few members it finds repeated
+// keys with a map: decoders index every event they accept, and a hostile
+// one with a million top-level keys must not cost a million squared
+// comparisons.
+type indexBuilder struct {
+	top  []member
+	seen map[string]struct{}
+}
+
+func (x *indexBuilder) add(key string, v Value) {
 	const linear = 32
-	top := scratch[:0]
-	var seen map[string]struct{}
+	if x.seen == nil && len(x.top) == linear {
+		x.seen = make(map[string]struct{}, 2*linear)
+		for i := range x.top {
+			x.seen[x.top[i].key] = struct{}{}
+		}
+	}
+	if x.seen != nil {
+		if _, dup := x.seen[key]; dup {
+			return
+		}
+		x.seen[key] = struct{}{}
+	} else {
+		for i := range x.top {
+			if x.top[i].key == key {
+				return
+			}
+		}
+	}
+	x.top = append(x.top, member{key: key, val: v})
+}
+
+// finish gives e an exact-size copy of the index, so that events share no
+// index memory and carry no spare capacity, and returns the builder's
+// storage for reuse.
+func (x *indexBuilder) finish(e *Event) []member {
+	e.top = append([]member(nil), x.top...)
+	e.indexed = true
+	return x.top[:0]
+}
+
+// indexWith builds e's index with jsonparser, as index does, in scratch (a
+// decoder's reusable storage), and returns scratch for the next event.
+func (e *Event) indexWith(scratch []member) []member {
+	x := indexBuilder{top: scratch[:0]}
 	_ = jsonparser.ObjectEach(e.Raw, func(k, b []byte, t jsonparser.ValueType, _ int) error {
-		if seen == nil && len(top) == linear {
-			seen = make(map[string]struct{}, 2*linear)
-			for i := range top {
-				seen[top[i].key] = struct{}{}
-			}
-		}
-		if seen != nil {
-			if _, dup := seen[string(k)]; dup {
-				return nil
-			}
-			seen[bytesString(k)] = struct{}{}
-		} else {
-			for i := range top {
-				if top[i].key == string(k) {
-					return nil
-				}
-			}
-		}
-		top = append(top, member{key: bytesString(k), val: Value{b: b, k: kindOf(t)}})
+		x.add(bytesString(k), Value{b: b, k: kindOf(t)})
 		return nil
 	})
-	e.top = append([]member(nil), top...)
-	e.indexed = true
-	return top[:0]
+	return x.finish(e)
+}
+
+// indexSpans builds e's index from the members the scanner recorded while
+// validating e.Raw (offsets into it), which saves indexWith's second pass
+// over the event. The result is the same as index's: keys unescaped, and a
+// key that cannot be unescaped ends the index as it ends jsonparser's walk.
+func (e *Event) indexSpans(ms []memberSpan, scratch []member) []member {
+	x := indexBuilder{top: scratch[:0]}
+	for _, m := range ms {
+		k := e.Raw[m.key0:m.key1]
+		key, ok := bytesString(k), true
+		if bytes.IndexByte(k, '\\') >= 0 {
+			key, ok = unescape(k)
+		}
+		if !ok {
+			break
+		}
+		x.add(key, valueOf(e.Raw[m.val0:m.val1]))
+	}
+	return x.finish(e)
+}
+
+// valueOf makes a Value of a valid JSON value's bytes.
+func valueOf(b []byte) Value {
+	switch b[0] {
+	case '"':
+		return Value{b: b[1 : len(b)-1], k: String}
+	case '{':
+		return Value{b: b, k: Object}
+	case '[':
+		return Value{b: b, k: Array}
+	case 't', 'f':
+		return Value{b: b, k: Bool}
+	case 'n':
+		return Value{b: b, k: Null}
+	}
+	return Value{b: b, k: Number}
 }

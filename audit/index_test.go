@@ -19,13 +19,23 @@ func TestIndexWithMatchesIndex(t *testing.T) {
 	}
 	many.WriteString("}")
 	dups.WriteString("}")
-	for _, raw := range []string{`{}`, `{"a":1,"a":2,"b":{"a":3}}`, ev("a", t1), many.String(), dups.String(), `{"k\u0041":1,"kA":2}`} {
+	for _, raw := range []string{`{}`, `{"a":1,"a":2,"b":{"a":3}}`, `{"a":{"b":{"c":[1,{"d":2}]}},"e":"x","f":[],"g":{}}`, `{"\ud800":1,"b":2}`, ev("a", t1), many.String(), dups.String(), `{"k\u0041":1,"kA":2}`} {
 		lazy := New([]byte(raw), 0)
 		lazy.index()
 		eager := New([]byte(raw), 0)
 		eager.indexWith(nil)
-		if fmt.Sprint(lazy.top) != fmt.Sprint(eager.top) {
+		if !sameIndex(lazy.top, eager.top) {
 			t.Errorf("%s:\nindex     %v\nindexWith %v", raw, lazy.top, eager.top)
+		}
+		var sc scanner
+		sc.reset()
+		if sc.scan([]byte(raw), true) != scanDone {
+			t.Fatalf("%s: %s", raw, sc.errMsg)
+		}
+		spans := New([]byte(raw), 0)
+		spans.indexSpans(sc.members, nil)
+		if !sameIndex(lazy.top, spans.top) {
+			t.Errorf("%s:\nindex      %v\nindexSpans %v", raw, lazy.top, spans.top)
 		}
 	}
 }

@@ -24,7 +24,18 @@ type scanner struct {
 	// Set when scan returns scanBad.
 	errAt  int
 	errMsg string
+
+	// When the value is an object: its members, recorded in passing, so
+	// that indexing an event needs no second pass over it.
+	members    []memberSpan
+	key0, key1 int // the member key being read
+	val0       int // where its value starts
 }
+
+// memberSpan locates a member of the top-level object: the key's content
+// (between the quotes, as written) and the value (with its quotes, if a
+// string), as offsets from the start of the object.
+type memberSpan struct{ key0, key1, val0, val1 int }
 
 type scanStatus uint8
 
@@ -49,6 +60,7 @@ func (s *scanner) reset() {
 	s.state = stValue
 	s.i = 0
 	s.errAt, s.errMsg = 0, ""
+	s.members = s.members[:0]
 }
 
 // scan reads the value at the start of b (b[0] is not whitespace). atEOF
@@ -68,6 +80,9 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 		ended := false // a value ended at i
 		switch s.state {
 		case stValue, stValueOrClose:
+			if len(s.stack) == 1 {
+				s.val0 = i
+			}
 			if c == ']' && s.state == stValueOrClose {
 				s.stack = s.stack[:len(s.stack)-1]
 				i++
@@ -114,6 +129,9 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 				}
 				return s.fail(j, msg)
 			}
+			if len(s.stack) == 1 {
+				s.key0, s.key1 = i+1, j-1
+			}
 			i = j
 			s.state = stColon
 		case stColon:
@@ -142,9 +160,12 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 			}
 		}
 		if ended {
-			if len(s.stack) == 0 {
+			switch {
+			case len(s.stack) == 0:
 				s.i = i
 				return scanDone
+			case len(s.stack) == 1 && s.stack[0] == '{':
+				s.members = append(s.members, memberSpan{s.key0, s.key1, s.val0, i})
 			}
 			s.state = stAfter
 		}

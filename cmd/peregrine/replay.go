@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,7 @@ type replayFlags struct {
 	cluster      string
 	maxEventSize int
 	quiet        bool
+	workers      int
 }
 
 func replayCmd() *cobra.Command {
@@ -45,6 +47,7 @@ rules, are used.`,
 	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none")
 	c.Flags().IntVar(&f.maxEventSize, "max-event-size", 64<<20, "largest accepted event in bytes")
 	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr")
+	c.Flags().IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines evaluating events (alerts stay in input order)")
 	return c
 }
 
@@ -99,7 +102,7 @@ func (f *replayFlags) evaluate(l *loaded, src replay.EventSource, sum *replay.Su
 		_, err := out.Write(buf)
 		return err
 	}
-	err := replay.Run(l.eng, src, sum, emit)
+	err := replay.RunParallel(l.eng, src, f.workers, sum, emit)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
