@@ -3,6 +3,7 @@ package condition
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/peregrine-sec/peregrine/fields"
@@ -37,6 +38,7 @@ func (c *Compiler) compileCheck(n *Check) (Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.warnTextOrder(n, items)
 	if lhs.isList() {
 		return c.listCheck(n, lhs, items)
 	}
@@ -231,4 +233,24 @@ func (e *allInCheck) Eval(x *Ctx) bool {
 		}
 	}
 	return len(vs) > 0
+}
+
+// warnTextOrder flags "<", "<=", ">", ">=" against a number on a string
+// field: Falco compares the text, so ka.response.code >= 400 holds for "5"
+// and not for "1000". The behaviour is kept for compatibility; the warning
+// tells the user.
+func (c *Compiler) warnTextOrder(n *Check, items []string) {
+	switch n.Op {
+	case OpLt, OpLe, OpGt, OpGe:
+	default:
+		return
+	}
+	if len(items) != 1 {
+		return
+	}
+	if _, err := strconv.ParseFloat(items[0], 64); err != nil {
+		return
+	}
+	c.Warnings = append(c.Warnings, Warning{Pos: n.At, Code: CodeCompileCondition,
+		Msg: fmt.Sprintf("'%s' compares %s as text, not as a number (\"5\" > \"10\"), as Falco does", n.Op, n.Left)})
 }

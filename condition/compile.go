@@ -85,6 +85,10 @@ func (c *Compiler) slotFor(r *FieldRef) (int, *fields.Field, error) {
 	if !ok {
 		return 0, nil, &UnknownFieldError{Pos: r.At, Name: r.Name}
 	}
+	if f.Deprecated {
+		c.Warnings = append(c.Warnings, Warning{Pos: r.At, Code: CodeCompileCondition,
+			Msg: fmt.Sprintf("field %s is deprecated; `peregrine fields` names its replacement", r.Name)})
+	}
 	arg, err := f.ParseArg(r.Arg, r.HasArg)
 	if err != nil {
 		return 0, nil, &Error{Pos: r.At, Msg: err.Error()}

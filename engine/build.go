@@ -23,6 +23,7 @@ func New(col *rules.Collection, opts Options, rep *rules.Report) *Engine {
 		parsed: map[string]condition.Node{},
 		lists:  map[string][]string{},
 		report: rep,
+		warned: map[string]bool{},
 	}
 	for _, m := range col.Macros {
 		b.macros[m.Name] = m
@@ -57,6 +58,7 @@ type builder struct {
 	lists  map[string][]string
 	report *rules.Report
 	failed bool
+	warned map[string]bool
 }
 
 func (b *builder) add(d rules.Diag) {
@@ -106,7 +108,14 @@ func (b *builder) compileRule(r *rules.Rule) *Rule {
 	}
 }
 
+// warn records a warning once per place and message: a macro used by many
+// rules would otherwise repeat its warnings for each.
 func (b *builder) warn(pos rules.Position, code, ctx, msg string) {
+	key := pos.String() + "\x00" + msg
+	if b.warned[key] {
+		return
+	}
+	b.warned[key] = true
 	b.add(rules.Diag{Pos: pos, Code: code, Context: ctx, Msg: msg, Warning: true})
 }
 
