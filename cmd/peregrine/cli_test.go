@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as users do.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "peregrine-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "peregrine")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "FALCO_HOSTNAME=test-host")
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const sample = "../../testdata/sample-audit.jsonl"
+
+// TestReplaySample: the README's first command prints alerts and a summary.
+func TestReplaySample(t *testing.T) {
+	out, errOut, code := run(t, "", "replay", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Warning Privileged pod created (user=mallory@example.com pod=debug-tools", "Binding to cluster-admin created", "Anonymous request allowed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "Events read: 33") || !strings.Contains(errOut, "Alerts by rule:") {
+		t.Errorf("summary missing:\n%s", errOut)
+	}
+}
+
+func TestReplayJSONAndStdin(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := run(t, string(data), "replay", "-q", "--json", "-")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("%d alerts", len(lines))
+	}
+	for _, l := range lines {
+		var a map[string]any
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("not JSON: %s", l)
+		}
+		if a["hostname"] != "test-host" || a["source"] != "k8s_audit" {
+			t.Errorf("alert %s", l)
+		}
+	}
+}
+
+// TestReplayMalformed: bad lines are reported with file, line and offset and
+// skipped; --strict turns them into exit 1.
+func TestReplayMalformed(t *testing.T) {
+	data, _ := os.ReadFile(sample)
+	first := strings.SplitN(string(data), "\n", 2)[0]
+	p := writeFile(t, "bad.jsonl", first+"\n{not json\n"+first+"\n")
+	_, errOut, code := run(t, "", "replay", p)
+	if code != 0 || !strings.Contains(errOut, "bad.jsonl:2") || !strings.Contains(errOut, "Events read: 2") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if _, _, code := run(t, "", "replay", "--strict", p); code != 1 {
+		t.Errorf("--strict exit %d, want 1", code)
+	}
+}
+
+func TestReplayOptions(t *testing.T) {
+	out, _, _ := run(t, "", "replay", "-q", "-o", "priority=error", sample)
+	if n := strings.Count(out, "\n"); n != 1 || !strings.Contains(out, "Error Anonymous") {
+		t.Errorf("priority=error: %q", out)
+	}
+	out, _, _ = run(t, "", "replay", "-q", "-o", "time_format_iso_8601=true", "--json", sample)
+	if !strings.Contains(out, `"evt.time.iso8601":`) || !strings.Contains(out, `"output":"2024-11-24T09:40:30.`) {
+		t.Errorf("iso8601: %.300s", out)
+	}
+	if _, errOut, code := run(t, "", "replay", "-o", "rule_matching=some", sample); code != 1 || !strings.Contains(errOut, "Unknown rule matching strategy") {
+		t.Errorf("bad rule_matching: exit %d %s", code, errOut)
+	}
+}
+
+// TestValidate: exit 0 on good rules, 1 with FILE:LINE:COL on bad ones, 2 on
+// usage errors.
+func TestValidate(t *testing.T) {
+	good := writeFile(t, "good.yaml", "- rule: R\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: INFO\n  source: k8s_audit\n")
+	if out, _, code := run(t, "", "validate", "-r", good); code != 0 || !strings.Contains(out, "0 errors") {
+		t.Errorf("good: exit %d %s", code, out)
+	}
+	bad := writeFile(t, "bad.yaml", "- rule: R\n  desc: d\n  condition: >\n    ka.verb = create and\n    ka.nope = 1\n  output: o\n  priority: INFO\n  source: k8s_audit\n")
+	out, _, code := run(t, "", "validate", "-r", bad)
+	if code != 1 || !strings.Contains(out, "bad.yaml:5:5: rule 'R': unknown field ka.nope") {
+		t.Errorf("bad: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, "", "validate", "--json", "-r", bad)
+	var diags []map[string]any
+	if err := json.Unmarshal([]byte(out), &diags); err != nil || len(diags) != 1 || diags[0]["line"] != 5.0 {
+		t.Errorf("--json: %v %s", err, out)
+	}
+	if _, _, code := run(t, "", "validate"); code != 2 {
+		t.Errorf("no args: exit %d, want 2", code)
+	}
+	if _, _, code := run(t, "", "replay", "--no-such-flag", sample); code != 2 {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+}
+
+func TestInfoCommands(t *testing.T) {
+	out, _, code := run(t, "", "version")
+	if code != 0 || !strings.Contains(out, "peregrine ") || !strings.Contains(out, "go: go1.") {
+		t.Errorf("version: %s", out)
+	}
+	out, _, _ = run(t, "", "fields", "--json")
+	var fs []map[string]any
+	if err := json.Unmarshal([]byte(out), &fs); err != nil || len(fs) < 100 {
+		t.Errorf("fields --json: %v, %d fields", err, len(fs))
+	}
+	out, _, _ = run(t, "", "rules", "--json")
+	var rs []map[string]any
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) == 0 || rs[0]["rule"] == nil || rs[0]["tags"] == nil {
+		t.Errorf("rules --json: %v %.200s", err, out)
+	}
+}
