@@ -25,12 +25,14 @@
 // exactly as they were in the input, not re-encoded.
 //
 // Decoding is lazy: a document is validated once, by a scanner that also
-// finds where it ends, then "kind", "items" and each event's top-level
-// members are located with jsonparser. Nothing is decoded into maps or
-// structs; the top-level index the engine uses is built here, once.
+// finds where it ends and, when the document is an object, where its
+// members are. "kind", "items" and each event's top-level members are then
+// found among those (or, inside arrays and EventLists, with jsonparser).
+// Nothing is decoded into maps or structs; the top-level index the engine
+// uses (Event.Top) is built here, once.
 //
 // DecodePayload does this for one payload in memory (the webhook's body);
-// its events alias the payload's bytes.
+// its events alias the payload's bytes, and a Sequence numbers them.
 //
 // # Reading inputs
 //
@@ -53,9 +55,23 @@
 //
 // Problems never stop reading: they go to Reader.OnProblem (the replay
 // command prints and counts them; --strict turns any into exit status 1),
-// or are collected for Reader.Problems. Problem.Error prints them as
-// "file:line: (offset N) message", lines 1-based and offsets in bytes from
-// the start of the (decompressed) input.
+// or are collected for Reader.Problems; Reader.Counts counts them by
+// Reason. Problem.Error prints them as "file:line: (offset N) message",
+// lines 1-based and offsets in bytes from the start of the (decompressed)
+// input. Reader.Position gives a checkpoint: the input and offset before
+// which every event has been returned.
+//
+// In short:
+//
+//	r := audit.NewReader(paths, os.Stdin, audit.Options{Cluster: name})
+//	r.OnProblem = func(p audit.Problem) { fmt.Fprintln(os.Stderr, p) }
+//	for {
+//		e, err := r.Next() // err is io.EOF at the end, never anything else
+//		if err != nil {
+//			break
+//		}
+//		... e.Raw, e.Time, e.Top("verb") ...
+//	}
 //
 // # Memory
 //

@@ -262,7 +262,7 @@ func (s *stream) reset(name string, src io.Reader, opts Options, bufSize int) {
 	*s = stream{
 		opts: opts, name: name, src: src, owned: true, problem: s.problem,
 		buf: buf, line: 1,
-		sc:    scanner{stack: s.sc.stack[:0]},
+		sc:    scanner{stack: s.sc.stack[:0], members: s.sc.members[:0]},
 		spans: s.spans[:0], scratch: s.scratch[:0],
 	}
 }
