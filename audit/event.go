@@ -34,7 +34,7 @@ type Event struct {
 }
 
 type member struct {
-	key string // as written; audit keys never need unescaping
+	key string // unescaped, as jsonparser gives keys
 	val Value
 }
 
@@ -71,24 +71,9 @@ func (e *Event) Get(key string, rest ...string) Value {
 
 // index records every top-level member once, so that later lookups of
 // top-level keys cost a short scan of the index instead of the bytes.
+// Decoded events arrive indexed; this serves events made with New.
 func (e *Event) index() {
-	e.indexed = true
-	_ = jsonparser.ObjectEach(e.Raw, func(k, b []byte, t jsonparser.ValueType, _ int) error {
-		if e.lookupIndexed(k) {
-			return nil // first occurrence wins, as a direct key lookup would find it
-		}
-		e.top = append(e.top, member{key: bytesString(k), val: Value{b: b, k: kindOf(t)}})
-		return nil
-	})
-}
-
-func (e *Event) lookupIndexed(k []byte) bool {
-	for i := range e.top {
-		if e.top[i].key == string(k) {
-			return true
-		}
-	}
-	return false
+	e.indexWith(nil)
 }
 
 // indexBuilder collects an index as index does: members in document order,
