@@ -122,6 +122,7 @@ type stream struct {
 	si      int    // spans[si:] are still to be returned
 	docAt   int64  // input offset of the current document
 	scratch []member
+	arena   arena // owned events' memory
 }
 
 // event returns the stream's next event, or nil at its end.
@@ -466,14 +467,20 @@ func (s *stream) makeEvent(sp span) *Event {
 			return nil
 		}
 	}
-	e := &Event{Raw: raw, Cluster: s.opts.Cluster}
+	var e *Event
+	var a *arena
 	if s.owned {
-		e.Raw, e.Source = s.own(raw, s.lineAt(sp.at))
-	}
-	if sp.doc {
-		s.scratch = e.indexSpans(s.sc.members, s.scratch)
+		a = &s.arena
+		e = a.event()
+		raw, e.Source = s.own(raw, s.lineAt(sp.at))
 	} else {
-		s.scratch = e.indexWith(s.scratch)
+		e = new(Event)
+	}
+	e.Raw, e.Cluster = raw, s.opts.Cluster
+	if sp.doc {
+		s.scratch = e.indexSpans(s.sc.members, s.scratch, a)
+	} else {
+		s.scratch = e.indexWith(s.scratch, a)
 	}
 	t, msg := stageTime(e.Top("stageTimestamp"))
 	if msg != "" {
@@ -484,11 +491,11 @@ func (s *stream) makeEvent(sp span) *Event {
 	return e
 }
 
-// own copies raw into memory of the event's own, with the event's Source
-// text ("file:line") in the same allocation, so that an event stays valid
-// after the buffer is reused and keeps nothing else of the input alive.
+// own copies raw out of the reused read buffer into the stream's arena,
+// with the event's Source text ("file:line") beside it, so that an event
+// stays valid after the buffer is reused.
 func (s *stream) own(raw []byte, line int) ([]byte, string) {
-	b := make([]byte, len(raw), len(raw)+len(s.name)+21)
+	b := s.arena.alloc(len(raw) + len(s.name) + 21)[:len(raw)]
 	copy(b, raw)
 	b = append(b, s.name...)
 	b = append(b, ':')

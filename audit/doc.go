@@ -76,8 +76,9 @@
 // # Memory
 //
 // A Reader reads through one buffer that it reuses; a document is held whole
-// only while it is being scanned. Each event gets a copy of its own bytes
-// (one allocation that also holds its Source), so events stay valid
-// after later calls to Next and keeping one keeps nothing else alive. The
-// per-event allocations are that copy, the Event and its top-level index.
+// only while it is being scanned. Each event gets a copy of its bytes (with
+// its Source beside them), so events stay valid after later calls to Next.
+// The copies, the Events and their top-level indexes are carved out of
+// shared chunks (see arena.go): a few allocations per hundred events. A
+// kept event keeps its chunks alive (at most 256 KiB of bytes).
 package audit

@@ -73,7 +73,7 @@ func (e *Event) Get(key string, rest ...string) Value {
 // top-level keys cost a short scan of the index instead of the bytes.
 // Decoded events arrive indexed; this serves events made with New.
 func (e *Event) index() {
-	e.indexWith(nil)
+	e.indexWith(nil, nil)
 }
 
 // indexBuilder collects an index as index does: members in document order,
@@ -112,28 +112,32 @@ func (x *indexBuilder) add(key string, v Value) {
 // finish gives e an exact-size copy of the index, so that events share no
 // index memory and carry no spare capacity, and returns the builder's
 // storage for reuse.
-func (x *indexBuilder) finish(e *Event) []member {
-	e.top = append([]member(nil), x.top...)
+func (x *indexBuilder) finish(e *Event, a *arena) []member {
+	if a != nil {
+		e.top = a.index(x.top)
+	} else {
+		e.top = append([]member(nil), x.top...)
+	}
 	e.indexed = true
 	return x.top[:0]
 }
 
 // indexWith builds e's index with jsonparser, as index does, in scratch (a
 // decoder's reusable storage), and returns scratch for the next event.
-func (e *Event) indexWith(scratch []member) []member {
+func (e *Event) indexWith(scratch []member, a *arena) []member {
 	x := indexBuilder{top: scratch[:0]}
 	_ = jsonparser.ObjectEach(e.Raw, func(k, b []byte, t jsonparser.ValueType, _ int) error {
 		x.add(bytesString(k), Value{b: b, k: kindOf(t)})
 		return nil
 	})
-	return x.finish(e)
+	return x.finish(e, a)
 }
 
 // indexSpans builds e's index from the members the scanner recorded while
 // validating e.Raw (offsets into it), which saves indexWith's second pass
 // over the event. The result is the same as index's: keys unescaped, and a
 // key that cannot be unescaped ends the index as it ends jsonparser's walk.
-func (e *Event) indexSpans(ms []memberSpan, scratch []member) []member {
+func (e *Event) indexSpans(ms []memberSpan, scratch []member, a *arena) []member {
 	x := indexBuilder{top: scratch[:0]}
 	for _, m := range ms {
 		k := e.Raw[m.key0:m.key1]
@@ -146,7 +150,7 @@ func (e *Event) indexSpans(ms []memberSpan, scratch []member) []member {
 		}
 		x.add(key, valueOf(e.Raw[m.val0:m.val1]))
 	}
-	return x.finish(e)
+	return x.finish(e, a)
 }
 
 // valueOf makes a Value of a valid JSON value's bytes.

@@ -23,7 +23,7 @@ func TestIndexWithMatchesIndex(t *testing.T) {
 		lazy := New([]byte(raw), 0)
 		lazy.index()
 		eager := New([]byte(raw), 0)
-		eager.indexWith(nil)
+		eager.indexWith(nil, nil)
 		if !sameIndex(lazy.top, eager.top) {
 			t.Errorf("%s:\nindex     %v\nindexWith %v", raw, lazy.top, eager.top)
 		}
@@ -33,7 +33,7 @@ func TestIndexWithMatchesIndex(t *testing.T) {
 			t.Fatalf("%s: %s", raw, sc.errMsg)
 		}
 		spans := New([]byte(raw), 0)
-		spans.indexSpans(sc.members, nil)
+		spans.indexSpans(sc.members, nil, nil)
 		if !sameIndex(lazy.top, spans.top) {
 			t.Errorf("%s:\nindex      %v\nindexSpans %v", raw, lazy.top, spans.top)
 		}
