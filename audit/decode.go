@@ -36,6 +36,11 @@ type Options struct {
 	// Cluster is the cluster name given to every event (Event.Cluster), the
 	// fallback for ka.cluster.name.
 	Cluster string
+	// Formats are tried, in order, for documents that are not audit data
+	// (cloud log wrappers); see Format.
+	Formats []*Format
+	// Force reads every document through this format instead of sniffing.
+	Force *Format
 }
 
 func (o Options) withDefaults() Options {
@@ -123,11 +128,19 @@ type stream struct {
 	docAt   int64  // input offset of the current document
 	scratch []member
 	arena   arena // owned events' memory
+
+	converted []*Event // events of a document read through a Format
 }
 
 // event returns the stream's next event, or nil at its end.
 func (s *stream) event() *Event {
 	for {
+		if len(s.converted) > 0 {
+			e := s.converted[0]
+			s.converted[0] = nil
+			s.converted = s.converted[1:]
+			return e
+		}
 		for s.si < len(s.spans) {
 			sp := s.spans[s.si]
 			s.si++
@@ -157,9 +170,13 @@ func (s *stream) document() bool {
 			s.skip()
 			continue
 		}
-		if isSpace(s.buf[s.pos]) {
+		c := s.buf[s.pos]
+		if isSpace(c) {
 			s.pos++
 			continue
+		}
+		if c != '{' && c != '[' && s.lineDocument() {
+			return true
 		}
 		s.scanDocument()
 		return true
@@ -223,6 +240,9 @@ func (s *stream) skip() {
 // once and the complete line after it, where the scanner noticed, is read.
 // Each line is scanned at most twice, so a damaged file costs linear time.
 func (s *stream) malformed() {
+	if s.lineDocument() {
+		return
+	}
 	start, at := s.pos, s.pos+s.sc.errAt
 	msg := "malformed JSON: " + s.sc.errMsg
 	if errLine, startLine := s.lineAt(at), s.lineAt(start); errLine != startLine {
@@ -316,7 +336,16 @@ func (s *stream) report(at int, reason, msg string) {
 func (s *stream) decode(start, end int) {
 	s.docAt = s.base + int64(start)
 	doc := s.buf[start:end]
+	if s.opts.Force != nil && !s.opts.Force.Lines {
+		s.convert(s.opts.Force, start, doc)
+		return
+	}
 	if msg := s.collect(doc, typeAt(doc), 0); msg != "" {
+		s.spans = s.spans[:0]
+		if f := s.opts.formatFor(doc); f != nil {
+			s.convert(f, start, doc)
+			return
+		}
 		s.spans = s.spans[:0]
 		s.report(start, ReasonNotAudit, "data not recognized as a k8s audit event: "+msg)
 	}
@@ -562,4 +591,40 @@ func compactLen(b []byte) int {
 		n++
 	}
 	return n
+}
+
+// lineDocument reads the line at buf[pos] through a Lines format, when one
+// is forced or matches it. Such lines are not JSON documents (though they
+// may start like one: a timestamp scans as a number), so they are tried
+// before the scanner when a line does not open an object or array, and
+// again when the scanner rejects one. It reports whether it read the line.
+func (s *stream) lineDocument() bool {
+	if s.opts.Force == nil && len(s.opts.Formats) == 0 {
+		return false
+	}
+	if s.opts.Force != nil && !s.opts.Force.Lines {
+		return false
+	}
+	for {
+		k := bytes.IndexByte(s.buf[s.pos:s.end], '\n')
+		if k < 0 && !s.eof && s.end-s.pos <= s.opts.MaxDocSize {
+			s.fill()
+			continue
+		}
+		end := s.end
+		if k >= 0 {
+			end = s.pos + k
+		}
+		line := bytes.TrimRight(s.buf[s.pos:end], "\r")
+		f := s.opts.lineFormatFor(line)
+		if f == nil {
+			return false
+		}
+		s.convert(f, s.pos, line)
+		s.pos = end
+		if k >= 0 {
+			s.pos++
+		}
+		return true
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +44,7 @@ rules, are used.`,
 	f.add(c)
 	c.Flags().BoolVar(&f.json, "json", false, "print alerts as JSON (json_output: true)")
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 when any input was malformed")
-	c.Flags().StringVar(&f.format, "format", "", "force the input format: audit")
+	c.Flags().StringVar(&f.format, "format", "", "force the input format: "+strings.Join(formatNames(), ", ")+" (default: sniffed per document)")
 	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none")
 	c.Flags().IntVar(&f.maxEventSize, "max-event-size", 64<<20, "largest accepted event in bytes")
 	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr")
@@ -52,8 +53,9 @@ rules, are used.`,
 }
 
 func (f *replayFlags) run(paths []string) error {
-	if f.format != "" && f.format != "audit" {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--format %q: this build reads only the audit format", f.format)}
+	ropts := audit.Options{MaxEventSize: f.maxEventSize, Cluster: f.cluster}
+	if err := formatOptions(f.format, &ropts); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 	l, err := f.load()
 	if err != nil {
@@ -68,7 +70,7 @@ func (f *replayFlags) run(paths []string) error {
 	}
 	sum := replay.NewSummary()
 	malformed := false
-	rd := audit.NewReader(paths, os.Stdin, audit.Options{MaxEventSize: f.maxEventSize, Cluster: f.cluster})
+	rd := audit.NewReader(paths, os.Stdin, ropts)
 	rd.OnProblem = func(p audit.Problem) {
 		malformed = true
 		sum.Skip(p.Reason)
