@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -115,4 +116,25 @@ func selector(enable bool, body any) (rules.Selector, error) {
 		return s, fmt.Errorf("expected rule: or tag:")
 	}
 	return s, nil
+}
+
+// InitMap returns init_config as a map: a YAML mapping as written, a JSON
+// string decoded, nothing or an empty string as an empty map.
+func (p Plugin) InitMap() (map[string]any, error) {
+	switch v := p.InitConfig.(type) {
+	case nil:
+		return map[string]any{}, nil
+	case map[string]any:
+		return v, nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return map[string]any{}, nil
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			return nil, fmt.Errorf("init_config of %s: %w", p.Name, err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("init_config of %s: expected a JSON string or a mapping", p.Name)
 }

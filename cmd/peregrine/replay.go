@@ -19,6 +19,7 @@ import (
 
 type replayFlags struct {
 	engineFlags
+	history      historyFlags
 	strict       bool
 	format       string
 	cluster      string
@@ -30,7 +31,7 @@ type replayFlags struct {
 func replayCmd() *cobra.Command {
 	f := &replayFlags{}
 	c := &cobra.Command{
-		Use:   "replay [flags] PATH...|-",
+		Use:   "replay [flags] PATH...|-  |  replay -c CONFIG --source NAME --since TIME [--until TIME]",
 		Short: "Evaluate audit log files (or stdin) and print alerts, then a summary on stderr",
 		Long: `Evaluate recorded Kubernetes audit events against the rules and print alerts.
 
@@ -38,8 +39,12 @@ Inputs: audit JSON lines, EventList documents, JSON arrays, pretty-printed or
 concatenated documents, .gz files, directories (recursive, oldest file first)
 and - for stdin. Without -r the rules_files of -c, else the embedded starter
 rules, are used.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error { return f.run(args) },
+		RunE: func(_ *cobra.Command, args []string) error {
+			if (len(args) == 0) == (f.history.source == "") {
+				return &exitError{code: exitUsage, err: fmt.Errorf("replay needs input paths (or - for stdin), or --source with -c")}
+			}
+			return f.run(args)
+		},
 	}
 	f.add(c)
 	c.Flags().BoolVar(&f.json, "json", false, "print alerts as JSON (json_output: true)")
@@ -48,6 +53,9 @@ rules, are used.`,
 	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none")
 	c.Flags().IntVar(&f.maxEventSize, "max-event-size", 64<<20, "largest accepted event in bytes")
 	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr")
+	c.Flags().StringVar(&f.history.source, "source", "", "replay a configured source's history (needs -c and --since)")
+	c.Flags().StringVar(&f.history.since, "since", "", "with --source: start time (RFC 3339, or a duration ago such as 2h)")
+	c.Flags().StringVar(&f.history.until, "until", "", "with --source: end time (default: now)")
 	c.Flags().IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines evaluating events (alerts stay in input order)")
 	return c
 }
@@ -70,13 +78,25 @@ func (f *replayFlags) run(paths []string) error {
 	}
 	sum := replay.NewSummary()
 	malformed := false
-	rd := audit.NewReader(paths, os.Stdin, ropts)
-	rd.OnProblem = func(p audit.Problem) {
+	onProblem := func(p audit.Problem) {
 		malformed = true
 		sum.Skip(p.Reason)
 		fmt.Fprintln(os.Stderr, "peregrine:", p.Error())
 	}
-	src := &countingSource{src: rd}
+	var in replay.EventSource
+	if f.history.source != "" {
+		it, err := f.history.open(l.cfg)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		defer it.Close()
+		in = it
+	} else {
+		rd := audit.NewReader(paths, os.Stdin, ropts)
+		rd.OnProblem = onProblem
+		in = rd
+	}
+	src := &countingSource{src: in}
 	stop := startProgress(src, paths)
 	err = f.evaluate(l, src, sum)
 	stop()
