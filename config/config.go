@@ -2,8 +2,9 @@
 // existing file works unchanged. It sits at the start of the data path: the
 // CLI loads a Config, then builds the rules, engine and outputs from it.
 //
-// This file holds the engine and output keys replay needs; the daemon's
-// sources and sinks read their own blocks from Config.Raw.
+// config.go holds the engine and output keys replay needs, daemon.go the
+// keys of `peregrine run`, merge.go config_files; sources read their
+// init_config from Plugins.
 package config
 
 import (
@@ -40,6 +41,11 @@ type Config struct {
 
 	Plugins     []Plugin
 	LoadPlugins []string // nil: every entry of Plugins
+	// Daemon holds the keys only `peregrine run` reads.
+	Daemon Daemon
+	// Files are the configuration files read, main file first, then the
+	// config_files in merge order (what watch_config_files watches).
+	Files []string
 	// Warnings are non-fatal findings (keys Peregrine does not use, ...).
 	Warnings []string
 	// Raw is the whole document after ${VAR} expansion and -o overrides.
@@ -67,21 +73,15 @@ func Default() *Config {
 // dotted keys, YAML values) and decodes the result.
 func Load(path string, overrides []string) (*Config, error) {
 	raw := map[string]any{}
+	var files, notes []string
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if raw, err = readFile(path); err != nil {
 			return nil, err
 		}
-		var node yaml.Node
-		if err := yaml.Unmarshal(b, &node); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		expandNode(&node)
-		if err := node.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if raw == nil {
-			raw = map[string]any{}
+		files = append(files, path)
+		if files, notes, err = mergeConfigFiles(raw, path, files); err != nil {
+			return nil, err
 		}
 	}
 	for _, o := range overrides {
@@ -89,7 +89,7 @@ func Load(path string, overrides []string) (*Config, error) {
 			return nil, err
 		}
 	}
-	c := &Config{Path: path, Raw: raw}
+	c := &Config{Path: path, Raw: raw, Files: files, Warnings: notes}
 	if err := c.decode(); err != nil {
 		if path != "" {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -97,6 +97,27 @@ func Load(path string, overrides []string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readFile reads one YAML configuration file, with ${VAR} expanded.
+func readFile(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var node yaml.Node
+	if err := yaml.Unmarshal(b, &node); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	expandNode(&node)
+	raw := map[string]any{}
+	if err := node.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if raw == nil {
+		raw = map[string]any{}
+	}
+	return raw, nil
 }
 
 // expandNode replaces ${VAR} in every scalar with the environment
@@ -165,15 +186,16 @@ var usedKeys = map[string]bool{
 	"json_output": true, "json_include_output_property": true, "json_include_tags_property": true,
 	"json_include_message_property": true, "json_include_output_fields_property": true,
 	"time_format_iso_8601": true, "stdout_output": true, "plugins": true, "load_plugins": true,
-}
-
-// laterKeys are read by the daemon (issue-tracked work), not by replay; they
-// are accepted silently here.
-var laterKeys = map[string]bool{
 	"webserver": true, "file_output": true, "http_output": true, "program_output": true,
 	"syslog_output": true, "outputs_queue": true, "outputs": true, "append_output": true,
 	"static_fields": true, "config_files": true, "watch_config_files": true, "peregrine": true,
-	"buffered_outputs": true, "output_timeout": true, "kafka_output": true,
+	"buffered_outputs": true, "output_timeout": true, "log_level": true,
+}
+
+// laterKeys are read by parts other issues build (the Kafka sink); they
+// are accepted silently here.
+var laterKeys = map[string]bool{
+	"kafka_output": true,
 }
 
 func (c *Config) decode() error {
@@ -210,6 +232,10 @@ func (c *Config) decode() error {
 	if err := c.decodePlugins(d); err != nil {
 		return err
 	}
+	c.adoptLegacyWebserver()
+	if err := c.decodeDaemon(&d); err != nil {
+		return err
+	}
 	c.Warnings = append(c.Warnings, d.errs...)
 	c.warnUnused()
 	return nil
@@ -224,6 +250,9 @@ func (c *Config) warnUnused() {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		if legacyWebserverKeys[k] {
+			continue // adoptLegacyWebserver warned about these
+		}
 		c.Warnings = append(c.Warnings, fmt.Sprintf("config key %q is not used by Peregrine; ignored", k))
 	}
 }
@@ -286,4 +315,49 @@ func (d *decoder) strings(key string) []string {
 		d.errs = append(d.errs, fmt.Sprintf("config key %s: expected a list of strings", key))
 		return nil
 	}
+}
+
+// legacyWebserverKeys are the keys of seed 004's snippet (Falco <= 0.31's
+// webserver block, whose "webserver:" line the scraped page lost).
+var legacyWebserverKeys = map[string]bool{
+	"listen_port": true, "k8s_audit_endpoint": true, "ssl_enabled": true, "ssl_certificate": true,
+}
+
+// adoptLegacyWebserver moves top-level webserver keys under webserver:
+// when the document has a top-level k8s_audit_endpoint and no webserver
+// block says otherwise: a pasted snippet then does what its author meant,
+// with one warning that says where the keys belong.
+func (c *Config) adoptLegacyWebserver() {
+	if _, ok := c.Raw["k8s_audit_endpoint"]; !ok {
+		return
+	}
+	ws, _ := c.Raw["webserver"].(map[string]any)
+	if ws == nil {
+		ws = map[string]any{}
+		c.Raw["webserver"] = ws
+	}
+	var moved []string
+	for _, k := range append(sortedKeys(legacyWebserverKeys), "enabled") {
+		v, ok := c.Raw[k]
+		if !ok {
+			continue
+		}
+		if _, set := ws[k]; !set {
+			ws[k] = v
+		}
+		delete(c.Raw, k)
+		moved = append(moved, k)
+	}
+	c.Warnings = append(c.Warnings, fmt.Sprintf(
+		"config keys %s belong under webserver: (Falco <= 0.31 layout); read as webserver.%s",
+		strings.Join(moved, ", "), strings.Join(moved, ", webserver.")))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

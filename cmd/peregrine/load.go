@@ -11,6 +11,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/engine"
+	"github.com/peregrine-sec/peregrine/fields"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/rules"
 	defaultrules "github.com/peregrine-sec/peregrine/rules/default"
@@ -66,10 +67,12 @@ func (f *engineFlags) load() (*loaded, error) {
 		return l, nil
 	}
 	l.col.Apply(cfg.Selectors)
+	appendOutputs(l.col, cfg.Daemon.AppendOutput)
 	opts := engine.DefaultOptions()
 	opts.MatchAll = cfg.MatchAll
 	opts.MinPriority = cfg.Priority
 	opts.TimeISO8601 = cfg.TimeFormatISO8601
+	opts.Fields = fieldTable(cfg.Daemon.StaticFields)
 	l.eng = engine.New(l.col, opts, l.report)
 	if l.eng != nil && len(l.eng.Skipped) > 0 {
 		l.notes = append(l.notes, skippedNote(l.eng.Skipped))
@@ -156,4 +159,25 @@ func caretPad(line string, col int) string {
 		}
 	}
 	return b.String()
+}
+
+// fieldTable is the built-in fields plus falco.yaml's static_fields.
+func fieldTable(static []config.StaticField) *fields.Table {
+	tab := fields.Builtin()
+	for _, sf := range static {
+		tab = tab.With(fields.Static(sf.Name, sf.Value))
+	}
+	return tab
+}
+
+// appendOutputs adds append_output's extra_output to the outputs of the
+// rules each entry selects, before they compile.
+func appendOutputs(col *rules.Collection, aos []config.AppendOutput) {
+	for _, r := range col.Rules {
+		for _, ao := range aos {
+			if ao.ExtraOutput != "" && ao.Matches(r.Name, r.Tags) {
+				r.Output += " " + ao.ExtraOutput
+			}
+		}
+	}
 }

@@ -1,0 +1,287 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/daemon"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/webhook"
+	"github.com/peregrine-sec/peregrine/source/webhook/webhooktest"
+)
+
+// privileged is an event the default rules alert on.
+const privileged = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"p1","stage":"ResponseComplete","verb":"create",
+"user":{"username":"mallory"},"objectRef":{"resource":"pods","namespace":"default","name":"x"},
+"requestObject":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"alpine","securityContext":{"privileged":true}}]}},
+"responseStatus":{"code":201},"stageTimestamp":"2024-01-01T00:00:00.000000Z"}`
+
+type running struct {
+	d      *daemon.Daemon
+	alerts string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// run starts a daemon over a falco.yaml, with the default rules; loads
+// after the first fail when fail is set.
+func run(t *testing.T, yaml string, fail *atomic.Bool) *running {
+	t.Helper()
+	dir := t.TempDir()
+	alerts := filepath.Join(dir, "alerts.log")
+	yaml = strings.ReplaceAll(yaml, "ALERTS", alerts)
+	yaml = strings.ReplaceAll(yaml, "STATE", filepath.Join(dir, "state"))
+	cfgPath := filepath.Join(dir, "falco.yaml")
+	os.WriteFile(cfgPath, []byte(yaml), 0o644)
+	eng, err := webhooktest.DefaultEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() (*daemon.Loaded, error) {
+		if fail != nil && fail.Load() {
+			return nil, errors.New("rules.yaml:3:1: broken")
+		}
+		cfg, err := config.Load(cfgPath, nil)
+		if err != nil {
+			return nil, err
+		}
+		f := output.DefaultFormat()
+		f.JSON = cfg.JSONOutput
+		return &daemon.Loaded{Config: cfg, Engine: eng, Format: f}, nil
+	}
+	r := &running{alerts: alerts, done: make(chan error, 1)}
+	ready := make(chan *daemon.Daemon, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		r.done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready: func(d *daemon.Daemon) { ready <- d }})
+	}()
+	select {
+	case r.d = <-ready:
+	case err := <-r.done:
+		t.Fatalf("daemon did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not start")
+	}
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("daemon did not stop")
+	}
+}
+
+func (r *running) webhookURL(t *testing.T) string {
+	for _, s := range r.d.Sources() {
+		if ws, ok := s.(*webhook.Server); ok {
+			return ws.URL()
+		}
+	}
+	t.Fatal("no webhook source")
+	return ""
+}
+
+func waitFile(t *testing.T, path, want string) string {
+	t.Helper()
+	return waitCount(t, path, want, 1)
+}
+
+// waitCount waits until path holds want at least n times.
+func waitCount(t *testing.T, path, want string, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Count(string(b), want) >= n {
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %q fewer than %d times:\n%s", path, want, n, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const base = `
+plugins:
+  - name: k8saudit
+    library_path: libk8saudit.so
+    init_config: '{"cluster_name":"test"}'
+    open_params: "http://127.0.0.1:0/k8s-audit"
+  - {name: json, library_path: libjson.so}
+stdout_output: {enabled: false}
+file_output: {enabled: true, filename: ALERTS}
+json_output: true
+webserver: {listen_address: 127.0.0.1, listen_port: 0}
+peregrine: {source_silence: {timeout: 0}}
+`
+
+func post(t *testing.T, url, body string) int {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestWebhookToFileOutput(t *testing.T) {
+	for _, spool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spool), func(t *testing.T) {
+			yaml := base
+			if spool {
+				yaml = strings.Replace(yaml, "peregrine: {", "peregrine: {state_dir: STATE, ", 1)
+			}
+			r := run(t, yaml, nil)
+			if code := post(t, r.webhookURL(t), privileged); code != 200 {
+				t.Fatalf("POST: %d", code)
+			}
+			got := waitFile(t, r.alerts, `"rule":"Privileged container in a pod"`)
+			if !strings.HasPrefix(got, `{"hostname":`) {
+				t.Errorf("not Falco's JSON alert: %s", got)
+			}
+			web := "http://" + r.d.WebAddr()
+			resp, err := http.Get(web + "/healthz")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("healthz: %v %v", resp, err)
+			}
+			resp, _ = http.Get(web + "/metrics")
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			for _, m := range []string{`peregrine_events_received_total{source="k8saudit"} 1`,
+				`peregrine_events_evaluated_total{source="k8saudit"} 1`, `peregrine_output_sent_total{output="file"} 1`,
+				`peregrine_webhook_requests_total{code="200",source="k8saudit"} 1`, `peregrine_source_lag_seconds{source="k8saudit"}`,
+				`peregrine_alerts_total{priority="Warning",rule="Privileged container in a pod"} 1`} {
+				if !strings.Contains(b.String(), m) {
+					t.Errorf("/metrics has no %s", m)
+				}
+			}
+		})
+	}
+}
+
+// TestReloadKeepsOldRules: a reload that fails keeps the running engine
+// and outputs; one that works swaps them without losing alerts.
+func TestReloadKeepsOldRules(t *testing.T) {
+	var fail atomic.Bool
+	r := run(t, base, &fail)
+	fail.Store(true)
+	if r.d.Reload("test") {
+		t.Fatal("a broken reload succeeded")
+	}
+	if code := post(t, r.webhookURL(t), privileged); code != 200 {
+		t.Fatalf("POST: %d", code)
+	}
+	waitFile(t, r.alerts, "Privileged container")
+	fail.Store(false)
+	if !r.d.Reload("test") {
+		t.Fatal("reload failed")
+	}
+	post(t, r.webhookURL(t), strings.Replace(privileged, `"p1"`, `"p2"`, 1))
+	got := waitCount(t, r.alerts, "Privileged container in a pod\"", 2)
+	if strings.Count(got, "Privileged container in a pod\"") != 2 {
+		t.Fatalf("want two alerts across the reload:\n%s", got)
+	}
+}
+
+func TestUnavailableSources(t *testing.T) {
+	var missing []string // the family's sources this build lacks
+	for name := range config.KnownPlugins {
+		if _, ok := daemon.Openers()[name]; !ok && name != "json" {
+			missing = append(missing, name)
+		}
+	}
+	for _, name := range missing {
+		yaml := fmt.Sprintf("plugins: [{name: %s, library_path: x, open_params: c}]\nwebserver: {enabled: false}\n", name)
+		p := filepath.Join(t.TempDir(), "falco.yaml")
+		os.WriteFile(p, []byte(yaml), 0o644)
+		load := func() (*daemon.Loaded, error) {
+			cfg, err := config.Load(p, nil)
+			if err != nil {
+				return nil, err
+			}
+			eng, _ := webhooktest.DefaultEngine()
+			return &daemon.Loaded{Config: cfg, Engine: eng, Format: output.DefaultFormat()}, nil
+		}
+		err := daemon.Run(context.Background(), daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if !errors.Is(err, source.ErrUnavailable) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v, want a clear 'not available' error", name, err)
+		}
+	}
+}
+
+func TestSourceSilenceAlert(t *testing.T) {
+	yaml := strings.Replace(base, "source_silence: {timeout: 0}", "source_silence: {timeout: 100ms, priority: critical}", 1)
+	r := run(t, yaml, nil)
+	got := waitFile(t, r.alerts, daemon.SilenceRule)
+	if !strings.Contains(got, `"priority":"Critical"`) || !strings.Contains(got, "source k8saudit") {
+		t.Errorf("silence alert: %s", got)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"user=bob password=hunter2 ns=x", "user=bob password=*** ns=x"},
+		{`{"token":"abc.def"}`, `{"token":"***"}`},
+		{"Authorization: Bearer abcdefghijklmnop", "Authorization: Bearer ***"},
+		{"key AKIAABCDEFGHIJKLMNOP here", "key *** here"},
+		{"jwt eyJhbGciOi.eyJzdWIiOiIx.sig123 end", "jwt *** end"},
+		{"nothing secret here", "nothing secret here"},
+	}
+	for _, tc := range tests {
+		if got := daemon.Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLegacyEndpoint: seed 004's webserver block accepts audit POSTs on
+// the webserver's port, beside /healthz and /metrics.
+func TestLegacyEndpoint(t *testing.T) {
+	yaml := `
+plugins: []
+load_plugins: []
+stdout_output: {enabled: false}
+file_output: {enabled: true, filename: ALERTS}
+webserver: {enabled: true, listen_address: 127.0.0.1, listen_port: 0, k8s_audit_endpoint: /k8s_audit, ssl_enabled: false}
+peregrine: {source_silence: {timeout: 0}}
+`
+	r := run(t, yaml, nil)
+	web := "http://" + r.d.WebAddr()
+	deadline := time.Now().Add(5 * time.Second)
+	for post(t, web+"/k8s_audit", privileged) != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the legacy endpoint never answered 200")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFile(t, r.alerts, "Privileged container in a pod")
+}

@@ -1,0 +1,204 @@
+package k8saudit
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/file"
+	"github.com/peregrine-sec/peregrine/source/spool"
+	"github.com/peregrine-sec/peregrine/source/webhook"
+)
+
+// DefaultOpenParams is the k8saudit plugin's suggested open_params, used
+// when they are empty.
+const DefaultOpenParams = "http://:9765/k8s-audit"
+
+// Config is a k8saudit init_config.
+type Config struct {
+	SSLCertificate string
+	MaxEventSize   int
+	MaxBatchSize   int
+	Cluster        string
+	ClientCA       string
+	Tokens         map[string]string
+	Checkpoint     string
+	FromStart      bool
+	SpoolMaxBytes  int64
+}
+
+// ParseConfig reads an init_config map.
+func ParseConfig(m map[string]any) (Config, error) {
+	c := Config{SSLCertificate: "/etc/falco/falco.pem"}
+	var err error
+	if v, ok := m["sslCertificate"]; ok {
+		c.SSLCertificate = fmt.Sprint(v)
+	}
+	if c.MaxEventSize, err = intKey(m, "maxEventSize", audit.DefaultMaxEventSize); err != nil {
+		return c, err
+	}
+	if c.MaxBatchSize, err = intKey(m, "webhookMaxBatchSize", audit.DefaultMaxDocSize); err != nil {
+		return c, err
+	}
+	c.Cluster = strKey(m, "cluster_name")
+	c.ClientCA = strKey(m, "client_ca")
+	c.Checkpoint = strKey(m, "checkpoint_file")
+	switch sp := strKey(m, "start_position"); sp {
+	case "", "end":
+	case "beginning", "start":
+		c.FromStart = true
+	default:
+		return c, fmt.Errorf("init_config.start_position: %q must be end or beginning", sp)
+	}
+	if c.Tokens, err = tokens(m["bearer_tokens"]); err != nil {
+		return c, err
+	}
+	sm, _ := m["spool"].(map[string]any)
+	maxBytes, err := intKey(sm, "max_bytes", 0)
+	c.SpoolMaxBytes = int64(maxBytes)
+	return c, err
+}
+
+// tokens reads bearer_tokens: a list of tokens, a list of {token,
+// cluster}, or a map of token to cluster.
+func tokens(v any) (map[string]string, error) {
+	out := map[string]string{}
+	switch v := v.(type) {
+	case nil:
+	case map[string]any:
+		for t, c := range v {
+			out[t] = strOf(c)
+		}
+	case []any:
+		for i, e := range v {
+			switch e := e.(type) {
+			case string:
+				out[e] = ""
+			case map[string]any:
+				t := strOf(e["token"])
+				if t == "" {
+					return nil, fmt.Errorf("init_config.bearer_tokens[%d]: no token", i)
+				}
+				out[t] = strOf(e["cluster"])
+			default:
+				return nil, fmt.Errorf("init_config.bearer_tokens[%d]: expected a token or {token, cluster}", i)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("init_config.bearer_tokens: expected a list or a map")
+	}
+	for t := range out {
+		if t == "" {
+			return nil, fmt.Errorf("init_config.bearer_tokens: empty token")
+		}
+	}
+	return out, nil
+}
+
+func strOf(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func strKey(m map[string]any, k string) string { return strOf(m[k]) }
+
+func intKey(m map[string]any, k string, def int) (int, error) {
+	switch v := m[k].(type) {
+	case nil:
+		return def, nil
+	case int:
+		return v, nil
+	case float64:
+		return int(v), nil
+	case string:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("init_config.%s: %q is not an integer", k, v)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("init_config.%s: expected an integer", k)
+}
+
+// Open builds the source of one k8saudit entry.
+func Open(env source.Env) ([]source.Source, error) {
+	cfg, err := ParseConfig(env.InitConfig)
+	if err != nil {
+		return nil, err
+	}
+	op := env.OpenParams
+	if op == "" {
+		op = DefaultOpenParams
+	}
+	u, err := url.Parse(op)
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // "C:\..." is a path
+		return []source.Source{file.NewOnce(env.Plugin, op,
+			audit.Options{MaxEventSize: cfg.MaxEventSize, Cluster: cfg.Cluster}, env.Metrics, env.Log)}, nil
+	}
+	switch u.Scheme {
+	case "http", "https":
+		s, err := openWebhook(env, cfg, u)
+		if err != nil {
+			return nil, err
+		}
+		return []source.Source{s}, nil
+	case "file":
+		return []source.Source{openFollow(env, cfg, u)}, nil
+	}
+	return nil, fmt.Errorf("open_params %q: scheme %q is not supported", op, u.Scheme)
+}
+
+func openWebhook(env source.Env, cfg Config, u *url.URL) (*webhook.Server, error) {
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("open_params %q: %w", u.Redacted(), err)
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	o := webhook.Options{
+		Name: env.Plugin, Path: path, MaxEventSize: cfg.MaxEventSize, MaxBatchSize: cfg.MaxBatchSize,
+		Cluster: cfg.Cluster, Tokens: cfg.Tokens, RequireClientCert: cfg.ClientCA != "",
+		Metrics: env.Metrics, Log: env.Log,
+	}
+	if env.StateDir != "" {
+		sp, err := spool.Open(filepath.Join(env.StateDir, env.Plugin, "spool"), cfg.SpoolMaxBytes)
+		if err != nil {
+			return nil, fmt.Errorf("webhook spool: %w", err)
+		}
+		o.Spool = sp
+	}
+	var tc *tls.Config
+	if u.Scheme == "https" {
+		if tc, err = webhook.TLSConfig(cfg.SSLCertificate, cfg.ClientCA); err != nil {
+			return nil, err
+		}
+	} else if cfg.ClientCA != "" {
+		return nil, fmt.Errorf("init_config.client_ca needs an https:// open_params")
+	}
+	return webhook.NewServer(net.JoinHostPort(host, port), webhook.New(o), tc), nil
+}
+
+func openFollow(env source.Env, cfg Config, u *url.URL) *file.Follower {
+	path := u.Path
+	if u.Host != "" && u.Host != "localhost" { // file://relative/path
+		path = u.Host + u.Path
+	}
+	cp := cfg.Checkpoint
+	if cp == "" && env.StateDir != "" {
+		cp = filepath.Join(env.StateDir, env.Plugin, "file.checkpoint")
+	}
+	return file.NewFollower(file.FollowOptions{
+		Name: env.Plugin, Path: strings.TrimSpace(path), Checkpoint: cp, FromStart: cfg.FromStart,
+		MaxEventSize: cfg.MaxEventSize, Cluster: cfg.Cluster, Metrics: env.Metrics, Log: env.Log,
+	})
+}

@@ -1,0 +1,325 @@
+package webhook
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/metrics"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/spool"
+)
+
+// Handler receives audit POSTs. It is an http.Handler, to mount on any
+// server (its own Server, or the webserver for the legacy endpoint), and
+// a source.Source, whose Run feeds the pipeline from the spool.
+type Handler struct {
+	o       Options
+	pipe    atomic.Pointer[pipeRef]
+	bufs    sync.Pool // *[]byte request bodies
+	gzips   sync.Pool // *gzip.Reader
+	latency prometheus.Observer
+	clock   *metrics.SourceClock
+	codes   sync.Map // status code -> prometheus.Counter
+}
+
+type pipeRef struct{ p source.Pipeline }
+
+// maxPooled is the largest body buffer kept for reuse; larger ones (rare
+// huge batches) are left to the garbage collector.
+const maxPooled = 8 << 20
+
+// New returns a handler; it answers 503 until Run gives it a pipeline.
+func New(o Options) *Handler {
+	if o.MaxEventSize <= 0 {
+		o.MaxEventSize = audit.DefaultMaxEventSize
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = audit.DefaultMaxDocSize
+	}
+	if o.RetryAfter <= 0 {
+		o.RetryAfter = 1
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Handler{
+		o:       o,
+		latency: o.Metrics.WebhookLatency.WithLabelValues(o.Name),
+		clock:   o.Metrics.Source(o.Name),
+	}
+}
+
+// Name implements source.Source.
+func (h *Handler) Name() string { return h.o.Name }
+
+// ServeHTTP answers one POST and records its code and latency.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	code := h.serve(w, r)
+	h.counter(code).Inc()
+	h.latency.Observe(time.Since(start).Seconds())
+}
+
+func (h *Handler) counter(code int) prometheus.Counter {
+	if c, ok := h.codes.Load(code); ok {
+		return c.(prometheus.Counter)
+	}
+	c := h.o.Metrics.WebhookRequests.WithLabelValues(h.o.Name, strconv.Itoa(code))
+	h.codes.Store(code, c)
+	return c
+}
+
+func reply(w http.ResponseWriter, code int, msg string) int {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+	return code
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return reply(w, http.StatusMethodNotAllowed, r.Method+" method not allowed")
+	}
+	tokCluster, ok := h.o.authenticate(r)
+	if !ok {
+		h.skip("unauthorized", 1)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="peregrine"`)
+		return reply(w, http.StatusUnauthorized, "unauthorized")
+	}
+	ref := h.pipe.Load()
+	if ref == nil {
+		// Retry-After makes the apiserver retry (SuggestsClientDelay).
+		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
+		return reply(w, http.StatusServiceUnavailable, "not ready")
+	}
+	bp, code, msg := h.readBody(r)
+	if code != 0 {
+		return reply(w, code, msg)
+	}
+	defer h.putBuf(bp)
+	cluster := h.o.cluster(r, tokCluster)
+	events, bad := h.decode(*bp, cluster, true)
+	if bad != "" {
+		return reply(w, http.StatusBadRequest, "bad request: "+bad)
+	}
+	if h.o.Spool != nil {
+		return h.spool(w, cluster, *bp)
+	}
+	return h.evaluate(w, r.Context(), ref.p, events)
+}
+
+// readBody reads the (possibly gzip-compressed) body into a pooled
+// buffer, refusing bodies over the batch limit.
+func (h *Handler) readBody(r *http.Request) (*[]byte, int, string) {
+	max := int64(h.o.MaxBatchSize)
+	if r.ContentLength > max {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes is over the %d-byte limit (webhookMaxBatchSize)", r.ContentLength, max)
+	}
+	var src io.Reader = r.Body
+	if enc := r.Header.Get("Content-Encoding"); strings.EqualFold(enc, "gzip") {
+		zr, err := h.gzipReader(r.Body)
+		if err != nil {
+			return nil, http.StatusBadRequest, "bad request: gzip: " + err.Error()
+		}
+		defer h.gzips.Put(zr)
+		src = zr
+	} else if enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding " + strconv.Quote(enc)
+	}
+	bp := h.getBuf()
+	b := bytes.NewBuffer((*bp)[:0])
+	_, err := b.ReadFrom(io.LimitReader(src, max+1))
+	*bp = b.Bytes()
+	switch {
+	case err != nil:
+		h.putBuf(bp)
+		return nil, http.StatusBadRequest, "bad request: reading body: " + err.Error()
+	case int64(len(*bp)) > max:
+		h.putBuf(bp)
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over the %d-byte limit (webhookMaxBatchSize)", max)
+	}
+	return bp, 0, ""
+}
+
+func (h *Handler) gzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := h.gzips.Get().(*gzip.Reader); ok {
+		return zr, zr.Reset(r)
+	}
+	return gzip.NewReader(r)
+}
+
+func (h *Handler) getBuf() *[]byte {
+	if bp, ok := h.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (h *Handler) putBuf(bp *[]byte) {
+	if bp != nil && cap(*bp) <= maxPooled {
+		*bp = (*bp)[:0]
+		h.bufs.Put(bp)
+	}
+}
+
+// decode turns a body into events. A body that is not audit data (not
+// JSON, or JSON of another kind) is refused whole; single events that are
+// too large or have no stageTimestamp are dropped and, when count is set
+// (the first decoding of a body), counted.
+func (h *Handler) decode(body []byte, cluster string, count bool) ([]*audit.Event, string) {
+	var events []*audit.Event
+	bad := ""
+	skipped := map[string]int{}
+	opts := audit.Options{MaxEventSize: h.o.MaxEventSize, MaxDocSize: h.o.MaxBatchSize, Cluster: cluster}
+	opts.DecodePayload(body, func(e *audit.Event) { events = append(events, e) }, func(p audit.Problem) {
+		switch p.Reason {
+		case audit.ReasonMalformed, audit.ReasonNotAudit:
+			if bad == "" {
+				bad = p.Error()
+			}
+		default:
+			skipped[p.Reason]++
+		}
+	})
+	if bad != "" {
+		if count {
+			h.skip(audit.ReasonMalformed, 1)
+		}
+		return nil, bad
+	}
+	if count {
+		n := len(events)
+		for reason, k := range skipped {
+			h.skip(reason, k)
+			n += k
+		}
+		if n > 0 {
+			h.o.Metrics.EventsReceived.WithLabelValues(h.o.Name).Add(float64(n))
+			h.clock.Received(time.Now())
+		}
+		if k := skipped[audit.ReasonTooLarge]; k > 0 {
+			h.o.Log.Warn("events over maxEventSize dropped; the rest of the batch is accepted", "source", h.o.Name, "count", k, "max_event_size", h.o.MaxEventSize)
+		}
+	}
+	return events, ""
+}
+
+func (h *Handler) skip(reason string, n int) {
+	h.o.Metrics.EventsSkipped.WithLabelValues(h.o.Name, reason).Add(float64(n))
+}
+
+// evaluate submits the events and answers once they were evaluated and
+// their alerts queued (no spool: the alerts still in the queues are lost
+// if the process dies now; DAEMON.md states that window).
+func (h *Handler) evaluate(w http.ResponseWriter, ctx context.Context, p source.Pipeline, events []*audit.Event) int {
+	if len(events) == 0 {
+		return reply(w, http.StatusOK, "ok")
+	}
+	b := source.NewBatch(h.o.Name, events)
+	queued := make(chan struct{})
+	b.Queued = func() { close(queued) }
+	if err := p.Submit(ctx, b); err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
+		return reply(w, http.StatusServiceUnavailable, "shutting down")
+	}
+	<-queued
+	return reply(w, http.StatusOK, "ok")
+}
+
+// spool makes the body durable and answers; the Run loop evaluates it.
+func (h *Handler) spool(w http.ResponseWriter, cluster string, body []byte) int {
+	var head [2]byte
+	binary.LittleEndian.PutUint16(head[:], uint16(len(cluster)))
+	err := h.o.Spool.Append(head[:], []byte(cluster), body)
+	h.o.Metrics.SpoolBytes.WithLabelValues(h.o.Name).Set(float64(h.o.Spool.Pending()))
+	switch {
+	case errors.Is(err, spool.ErrFull):
+		// 429 with Retry-After: the apiserver's webhook backend retries
+		// both (IsTooManyRequests, SuggestsClientDelay).
+		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
+		return reply(w, http.StatusTooManyRequests, "spool full")
+	case err != nil:
+		h.o.Log.Error("spool write failed", "source", h.o.Name, "err", err)
+		// 500 is retried by the apiserver (IsInternalError).
+		return reply(w, http.StatusInternalServerError, "spool write failed")
+	}
+	return reply(w, http.StatusOK, "ok")
+}
+
+// Run gives the handler its pipeline and, with a spool, feeds the
+// pipeline from it until ctx ends.
+func (h *Handler) Run(ctx context.Context, p source.Pipeline) error {
+	h.pipe.Store(&pipeRef{p})
+	if h.o.Spool == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return h.drainSpool(ctx, p)
+}
+
+// drainSpool reads spooled bodies in order and submits them; each
+// record's sequence number is committed (acknowledged in the spool) once
+// its alerts were delivered.
+func (h *Handler) drainSpool(ctx context.Context, p source.Pipeline) error {
+	sp := h.o.Spool
+	tr := source.NewTracker(func(seq uint64) {
+		sp.Ack(seq)
+		h.o.Metrics.SpoolBytes.WithLabelValues(h.o.Name).Set(float64(sp.Pending()))
+	})
+	for {
+		bp := h.getBuf()
+		seq, rec, err := sp.Next(ctx, *bp)
+		*bp = rec
+		if err != nil {
+			h.putBuf(bp)
+			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		b := h.spooledBatch(rec, bp)
+		tr.Track(b, seq)
+		if err := p.Submit(ctx, b); err != nil {
+			tr.Forget(b)
+			h.putBuf(bp)
+			return nil
+		}
+	}
+}
+
+func (h *Handler) spooledBatch(rec []byte, bp *[]byte) *source.Batch {
+	n := int(binary.LittleEndian.Uint16(rec))
+	cluster, body := string(rec[2:2+n]), rec[2+n:]
+	events, _ := h.decode(body, cluster, false)
+	b := source.NewBatch(h.o.Name, events)
+	b.Queued = func() { h.putBuf(bp) } // events are evaluated: their bytes may go
+	return b
+}
+
+// Close closes the spool, saving its acknowledged position.
+func (h *Handler) Close() error {
+	if h.o.Spool != nil {
+		return h.o.Spool.Close()
+	}
+	return nil
+}

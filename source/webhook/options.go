@@ -1,0 +1,75 @@
+package webhook
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/peregrine-sec/peregrine/metrics"
+	"github.com/peregrine-sec/peregrine/source/spool"
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Name is the source's name (metrics label).
+	Name string
+	// Path is the endpoint (open_params' path, e.g. /k8s-audit). Requests
+	// under Path + "/" name their cluster by the rest of the path.
+	Path string
+	// MaxEventSize and MaxBatchSize are maxEventSize and
+	// webhookMaxBatchSize (0: 64 MiB and 256 MiB).
+	MaxEventSize int
+	MaxBatchSize int
+	// Cluster is init_config.cluster_name.
+	Cluster string
+	// Tokens maps accepted bearer tokens to the cluster they name ("" for
+	// none). When it is not empty, a request without one of them gets 401.
+	Tokens map[string]string
+	// RequireClientCert answers 401 to requests without a verified client
+	// certificate (the server must request one: ClientCAs set).
+	RequireClientCert bool
+	// Spool, when set, makes bodies durable before the 2xx.
+	Spool *spool.Spool
+	// RetryAfter is the Retry-After of a 429, in seconds (default 1).
+	RetryAfter int
+
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+}
+
+// authenticate checks the request's credentials. It returns the cluster
+// the token names and whether the request may go on.
+func (o *Options) authenticate(r *http.Request) (string, bool) {
+	if o.RequireClientCert && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+		return "", false
+	}
+	if len(o.Tokens) == 0 {
+		return "", true
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return "", false
+	}
+	// Compare against every token in constant time, so the answer's
+	// timing does not tell how much of a guess was right.
+	cluster, found := "", false
+	for t, c := range o.Tokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+			cluster, found = c, true
+		}
+	}
+	return cluster, found
+}
+
+// cluster picks the events' cluster name: the token's, the path suffix,
+// the configured one.
+func (o *Options) cluster(r *http.Request, fromToken string) string {
+	if fromToken != "" {
+		return fromToken
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, strings.TrimSuffix(o.Path, "/")+"/"); ok && rest != "" {
+		return strings.TrimSuffix(rest, "/")
+	}
+	return o.Cluster
+}
