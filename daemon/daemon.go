@@ -35,7 +35,7 @@ type Options struct {
 
 // Openers are the sources this build has, by plugin name.
 func Openers() map[string]source.Opener {
-	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open}
+	return map[string]source.Opener{"k8saudit": k8saudit.Open}
 }
 
 // Daemon is a running `peregrine run`.
