@@ -17,7 +17,9 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/daemon"
+	"github.com/peregrine-sec/peregrine/engine"
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/rules"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/webhook"
 	"github.com/peregrine-sec/peregrine/source/webhook/webhooktest"
@@ -29,6 +31,28 @@ const privileged = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"p1
 "requestObject":{"kind":"Pod","spec":{"containers":[{"name":"c","image":"alpine","securityContext":{"privileged":true}}]}},
 "responseStatus":{"code":201},"stageTimestamp":"2024-01-01T00:00:00.000000Z"}`
 
+// testRules are the daemon tests' own rules, so that they do not depend on
+// the wording of the default rules.
+const testRules = `
+- rule: Privileged container in a pod
+  desc: A pod with a privileged container.
+  condition: ka.verb = create and ka.req.pod.containers.privileged intersects (true)
+  output: Privileged container in a pod (user=%ka.user.name ns=%ka.target.namespace images=%ka.req.pod.containers.image)
+  priority: WARNING
+  source: k8s_audit
+  tags: [k8s]
+`
+
+func testEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	col, rep := rules.Load([]rules.Source{{Name: "test-rules.yaml", Data: []byte(testRules)}}, rules.Options{})
+	eng := engine.New(col, engine.DefaultOptions(), rep)
+	if eng == nil {
+		t.Fatal(rep.Err())
+	}
+	return eng
+}
+
 type running struct {
 	d      *daemon.Daemon
 	alerts string
@@ -36,7 +60,7 @@ type running struct {
 	done   chan error
 }
 
-// run starts a daemon over a falco.yaml, with the default rules; loads
+// run starts a daemon over a falco.yaml, with the test rules; loads
 // after the first fail when fail is set.
 func run(t *testing.T, yaml string, fail *atomic.Bool) *running {
 	t.Helper()
@@ -46,10 +70,7 @@ func run(t *testing.T, yaml string, fail *atomic.Bool) *running {
 	yaml = strings.ReplaceAll(yaml, "STATE", filepath.Join(dir, "state"))
 	cfgPath := filepath.Join(dir, "falco.yaml")
 	os.WriteFile(cfgPath, []byte(yaml), 0o644)
-	eng, err := webhooktest.DefaultEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := testEngine(t)
 	load := func() (*daemon.Loaded, error) {
 		if fail != nil && fail.Load() {
 			return nil, errors.New("rules.yaml:3:1: broken")
