@@ -163,14 +163,22 @@ webserver: {listen_address: 127.0.0.1, listen_port: 0}
 peregrine: {source_silence: {timeout: 0}}
 `
 
+// post sends body as kube-apiserver would, retrying while the webhook
+// answers 503 with Retry-After (it is listening but its pipeline is not
+// attached yet), as the apiserver's backend retries.
 func post(t *testing.T, url, body string) int {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || time.Now().After(deadline) {
+			return resp.StatusCode
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 func TestWebhookToFileOutput(t *testing.T) {
