@@ -5,6 +5,7 @@ package enginetest
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -28,17 +29,33 @@ type Result struct {
 // the inputs (files, directories, or "-" is not allowed here). A rules
 // error is not a Go error: it is in Result.Report and no event is read.
 func Run(srcs []rules.Source, inputs []string, opts engine.Options) (*Result, error) {
+	res := Compile(srcs, opts)
+	if res.Engine == nil {
+		return res, nil
+	}
+	return res.Replay(inputs, nil)
+}
+
+// Compile loads and compiles the rules sources once, so that several runs
+// (the cases of a test file) share one engine. The Result has no alerts;
+// Replay runs events through it.
+func Compile(srcs []rules.Source, opts engine.Options) *Result {
 	res := &Result{Summary: replay.NewSummary()}
 	col, rep := rules.Load(srcs, rules.Options{})
 	res.Report = rep
 	if rep.Err() != nil {
-		return res, nil
+		return res
 	}
 	res.Engine = engine.New(col, opts, rep)
-	if res.Engine == nil {
-		return res, nil
-	}
-	rd := audit.NewReader(inputs, nil, audit.Options{})
+	return res
+}
+
+// Replay evaluates the inputs with r's engine and returns a new Result that
+// shares r's engine and report. An input "-" reads stdin. r must have
+// compiled (r.Engine != nil).
+func (r *Result) Replay(inputs []string, stdin io.Reader) (*Result, error) {
+	res := &Result{Summary: replay.NewSummary(), Report: r.Report, Engine: r.Engine}
+	rd := audit.NewReader(inputs, stdin, audit.Options{})
 	rd.OnProblem = func(p audit.Problem) {
 		res.Problems = append(res.Problems, p)
 		res.Summary.Skip(p.Reason)
