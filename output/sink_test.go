@@ -93,12 +93,18 @@ func TestRouterRetriesAndReleases(t *testing.T) {
 	}
 }
 
-// blocked never accepts until it is let go.
-type blocked struct{ gate chan struct{} }
+// blocked never accepts until it is let go; entered is signalled when a
+// write starts.
+type blocked struct {
+	gate    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
 
 func (b *blocked) Name() string { return "blocked" }
 func (b *blocked) Close() error { return nil }
 func (b *blocked) Write(ctx context.Context, items []*Item) (int, error) {
+	b.once.Do(func() { close(b.entered) })
 	select {
 	case <-b.gate:
 		return len(items), nil
@@ -110,14 +116,17 @@ func (b *blocked) Write(ctx context.Context, items []*Item) (int, error) {
 func TestOverflowPolicies(t *testing.T) {
 	for _, pol := range []Overflow{Block, Drop} {
 		t.Run(map[Overflow]string{Block: "block", Drop: "drop"}[pol], func(t *testing.T) {
-			sink := &blocked{gate: make(chan struct{})}
+			sink := &blocked{gate: make(chan struct{}), entered: make(chan struct{})}
 			m := metrics.New()
 			r := NewRouter([]Sink{sink}, RouterOptions{Capacity: 2, Overflow: pol, Metrics: m, Log: quiet()})
 			tk := &ticket{}
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			var err error
-			for i := 0; i < 6 && err == nil; i++ { // one in the sink, two queued, then full
+			// One alert in the sink (wait until it is there), two queued,
+			// then the queue is full.
+			err := r.Route(ctx, item("x", tk))
+			<-sink.entered
+			for i := 0; i < 5 && err == nil; i++ {
 				err = r.Route(ctx, item("x", tk))
 			}
 			switch pol {
