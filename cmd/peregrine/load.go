@@ -27,7 +27,7 @@ type engineFlags struct {
 
 func (f *engineFlags) add(c *cobra.Command) {
 	c.Flags().StringVarP(&f.config, "config", "c", "", "falco.yaml-compatible configuration file")
-	c.Flags().StringArrayVarP(&f.rules, "rules", "r", nil, "rules file or directory (repeatable; later files append to and override earlier ones)")
+	c.Flags().StringArrayVarP(&f.rules, "rules", "r", nil, "rules file or directory (repeatable; later files append to and override earlier ones; <default> is the embedded rules)")
 	c.Flags().StringArrayVarP(&f.overrides, "option", "o", nil, "set a configuration key: KEY=VALUE (repeatable)")
 }
 
@@ -42,7 +42,8 @@ type loaded struct {
 }
 
 // load reads the configuration and rules and compiles the engine. Rules come
-// from -r, else from rules_files, else the embedded starter rules.
+// from -r, else from rules_files, else the embedded default rules; either
+// list may name the embedded rules as <default>, to layer files over them.
 func (f *engineFlags) load() (*loaded, error) {
 	cfg, err := config.Load(f.config, f.overrides)
 	if err != nil {
@@ -51,10 +52,10 @@ func (f *engineFlags) load() (*loaded, error) {
 	l := &loaded{cfg: cfg, notes: cfg.Warnings}
 	switch {
 	case len(f.rules) > 0:
-		l.sources, _, err = rules.ReadPaths(f.rules, false)
+		l.sources, _, err = readRules(f.rules, false)
 	case len(cfg.RulesFiles) > 0:
 		var notes []string
-		l.sources, notes, err = rules.ReadPaths(cfg.RulesFiles, true)
+		l.sources, notes, err = readRules(cfg.RulesFiles, true)
 		l.notes = append(l.notes, notes...)
 	default:
 		l.sources = defaultrules.Sources()
@@ -180,4 +181,25 @@ func appendOutputs(col *rules.Collection, aos []config.AppendOutput) {
 			}
 		}
 	}
+}
+
+// defaultToken names the embedded default rules in -r and rules_files.
+const defaultToken = "<default>"
+
+// readRules reads rules paths in order, putting the embedded rules where
+// the list says <default>.
+func readRules(paths []string, skipMissing bool) (srcs []rules.Source, notes []string, err error) {
+	for _, p := range paths {
+		if p == defaultToken {
+			srcs = append(srcs, defaultrules.Sources()...)
+			continue
+		}
+		s, n, err := rules.ReadPaths([]string{p}, skipMissing)
+		notes = append(notes, n...)
+		if err != nil {
+			return nil, notes, err
+		}
+		srcs = append(srcs, s...)
+	}
+	return srcs, notes, nil
 }

@@ -37,8 +37,9 @@ func replayCmd() *cobra.Command {
 
 Inputs: audit JSON lines, EventList documents, JSON arrays, pretty-printed or
 concatenated documents, .gz files, directories (recursive, oldest file first)
-and - for stdin. Without -r the rules_files of -c, else the embedded starter
-rules, are used.`,
+and - for stdin. Without -r the rules_files of -c, else the embedded default
+rules, are used; -r '<default>' names the embedded rules, so that
+-r '<default>' -r mine.yaml layers your file over them.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if (len(args) == 0) == (f.history.source == "") {
 				return &exitError{code: exitUsage, err: fmt.Errorf("replay needs input paths (or - for stdin), or --source with -c")}
