@@ -103,7 +103,7 @@ func binaryMatcher(n *Check, v string) (func(string) bool, error) {
 		return func(s string) bool { return strings.Contains(s, v) }, nil
 	case OpIContains:
 		lv := foldASCII(v, 'A', 'Z', 'a'-'A')
-		return func(s string) bool { return strings.Contains(foldASCII(s, 'A', 'Z', 'a'-'A'), lv) }, nil
+		return func(s string) bool { return containsFold(s, lv) }, nil
 	case OpStartsWith:
 		return func(s string) bool { return strings.HasPrefix(s, v) }, nil
 	case OpEndsWith:
@@ -132,21 +132,36 @@ func modMatcher(n *Check, items []string) (func(string) bool, error) {
 		}
 		ms[i] = m
 	}
-	mod := n.Mod
+	switch n.Mod {
+	case ModAllOf:
+		return func(s string) bool {
+			for _, m := range ms {
+				if !m(s) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case ModOneOf:
+		return func(s string) bool {
+			hits := 0
+			for _, m := range ms {
+				if m(s) {
+					if hits++; hits > 1 {
+						return false
+					}
+				}
+			}
+			return hits == 1
+		}, nil
+	}
 	return func(s string) bool {
-		hits := 0
 		for _, m := range ms {
 			if m(s) {
-				hits++
+				return true
 			}
 		}
-		switch mod {
-		case ModOneOf:
-			return hits == 1
-		case ModAllOf:
-			return hits == len(ms)
-		}
-		return hits > 0
+		return false
 	}, nil
 }
 

@@ -219,3 +219,14 @@ func BenchmarkEval(b *testing.B) {
 		})
 	}
 }
+
+func TestContainsFold(t *testing.T) {
+	for _, tt := range []struct {
+		s, needle string
+		want      bool
+	}{{"Alice@Example.COM", "example.com", true}, {"abc", "", true}, {"", "a", false}, {"ÉA", "éa", false}, {"xAb", "ab", true}, {"ab", "abc", false}} {
+		if got := containsFold(tt.s, tt.needle); got != tt.want {
+			t.Errorf("containsFold(%q, %q) = %v", tt.s, tt.needle, got)
+		}
+	}
+}

@@ -184,3 +184,26 @@ func classChar(p string) (rune, int) {
 	}
 	return utf8.DecodeRuneInString(p)
 }
+
+// containsFold reports whether lowerNeedle (already ASCII lower-case) occurs
+// in s, folding ASCII case per byte as Falco does, without allocating.
+func containsFold(s, lowerNeedle string) bool {
+	n := len(lowerNeedle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for j < n && lowerASCII(s[i+j]) == lowerNeedle[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

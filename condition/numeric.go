@@ -147,7 +147,7 @@ func cmpStr(op Op, a, b string) bool {
 	case OpContains:
 		return strings.Contains(a, b)
 	case OpIContains:
-		return strings.Contains(foldASCII(a, 'A', 'Z', 'a'-'A'), foldASCII(b, 'A', 'Z', 'a'-'A'))
+		return containsFold(a, foldASCII(b, 'A', 'Z', 'a'-'A'))
 	case OpStartsWith:
 		return strings.HasPrefix(a, b)
 	case OpEndsWith:
