@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/k8saudit"
 )
 
@@ -35,7 +36,7 @@ type Options struct {
 
 // Openers are the sources this build has, by plugin name.
 func Openers() map[string]source.Opener {
-	return map[string]source.Opener{"k8saudit": k8saudit.Open}
+	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open}
 }
 
 // Daemon is a running `peregrine run`.

@@ -10,11 +10,12 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/eks"
 )
 
 // historyOpeners are the sources that can replay a past time range, by
 // plugin name. Each source package that can contributes its opener here.
-var historyOpeners = map[string]source.HistoryOpener{}
+var historyOpeners = map[string]source.HistoryOpener{"k8saudit-eks": eks.OpenHistory}
 
 // historyFlags select a configured source's past instead of files.
 type historyFlags struct {
