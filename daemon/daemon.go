@@ -16,6 +16,7 @@ import (
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/eks"
+	"github.com/peregrine-sec/peregrine/source/gke"
 	"github.com/peregrine-sec/peregrine/source/k8saudit"
 )
 
@@ -36,7 +37,8 @@ type Options struct {
 
 // Openers are the sources this build has, by plugin name.
 func Openers() map[string]source.Opener {
-	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open}
+	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open,
+		"k8saudit-gke": gke.Open}
 }
 
 // Daemon is a running `peregrine run`.

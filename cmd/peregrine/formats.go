@@ -7,12 +7,14 @@ import (
 
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/source/eks"
+	"github.com/peregrine-sec/peregrine/source/gke/logentry"
 )
 
 // archiveFormats are the cloud log shapes replay recognises besides audit
 // events, sniffed per document in this order. Each source package that
 // knows a shape contributes its audit.Format here.
-var archiveFormats = []*audit.Format{eks.CloudWatchFormat, eks.FilterLogEventsFormat}
+var archiveFormats = []*audit.Format{eks.CloudWatchFormat, eks.FilterLogEventsFormat,
+	logentry.Format}
 
 // formatOptions sets the reader's formats for --format: "" sniffs every
 // known shape, "audit" reads audit events only, a name forces that shape.
