@@ -92,6 +92,17 @@ func buildSinks(l *Loaded, stdout *os.File, log *slog.Logger) ([]output.Sink, er
 		}
 		sinks = append(sinks, s)
 	}
+	if ko, err := cfg.KafkaOutput(); err != nil || ko.Enabled {
+		if err != nil {
+			return nil, err
+		}
+		s, err := output.NewKafka(output.KafkaOptions{Conn: ko.Conn, Topic: ko.Topic, Key: ko.Key,
+			Compression: ko.Compression, Timeout: ko.Timeout, Format: l.Format, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
 	if d.SyslogOutput {
 		s, err := output.NewSyslog()
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/gke"
 	"github.com/peregrine-sec/peregrine/source/k8saudit"
+	"github.com/peregrine-sec/peregrine/source/kafka"
 )
 
 // Options configure Run.
@@ -38,7 +39,7 @@ type Options struct {
 // Openers are the sources this build has, by plugin name.
 func Openers() map[string]source.Opener {
 	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open,
-		"k8saudit-gke": gke.Open}
+		"kafka": kafka.Open, "k8saudit-gke": gke.Open}
 }
 
 // Daemon is a running `peregrine run`.

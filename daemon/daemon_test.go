@@ -41,6 +41,13 @@ const testRules = `
   priority: WARNING
   source: k8s_audit
   tags: [k8s]
+
+- rule: Numbered event
+  desc: Every event has evt.num > 0, whatever its source (rules use it as "always true").
+  condition: ka.verb = delete and evt.num > 0
+  output: Numbered event (num=%evt.num)
+  priority: NOTICE
+  source: k8s_audit
 `
 
 func testEngine(t *testing.T) *engine.Engine {
@@ -313,4 +320,15 @@ peregrine: {source_silence: {timeout: 0}}
 		time.Sleep(5 * time.Millisecond)
 	}
 	waitFile(t, r.alerts, "Privileged container in a pod")
+}
+
+// TestWebhookEventsNumbered: the webhook leaves evt.num to the pipeline,
+// which numbers each source's events from 1.
+func TestWebhookEventsNumbered(t *testing.T) {
+	r := run(t, base, nil)
+	del := strings.Replace(strings.Replace(privileged, `"create"`, `"delete"`, 1), `"p1"`, `"d1"`, 1)
+	if code := post(t, r.webhookURL(t), del); code != 200 {
+		t.Fatalf("POST: %d", code)
+	}
+	waitFile(t, r.alerts, "Numbered event (num=1)")
 }

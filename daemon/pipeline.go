@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -44,6 +45,9 @@ type Pipeline struct {
 	abort   context.Context // ends when the drain gave up: Route stops blocking
 	stop    context.CancelFunc
 	n       int
+
+	seqMu sync.Mutex
+	seqs  map[string]*audit.Sequence // evt.num per source, for sources that leave it 0
 }
 
 // NewPipeline starts workers evaluating with g (0 workers: one per CPU).
@@ -72,6 +76,7 @@ var ErrStopped = errors.New("pipeline stopped")
 // Submit implements source.Pipeline. After Stop it refuses (a source that
 // did not stop in time must not find a closed channel).
 func (p *Pipeline) Submit(ctx context.Context, b *source.Batch) error {
+	p.number(b)
 	p.sendMu.RLock()
 	defer p.sendMu.RUnlock()
 	select {
@@ -198,4 +203,29 @@ func (wk *worker) count(a *engine.Alert) {
 		wk.alerts[key] = c
 	}
 	c.Inc()
+}
+
+// number gives the events of a batch their source's sequence numbers
+// (evt.num, evt.reltime) when the source left them unnumbered, as the
+// webhook and file sources do: rules rely on evt.num > 0 as "always true".
+func (p *Pipeline) number(b *source.Batch) {
+	i := slices.IndexFunc(b.Events, func(e *audit.Event) bool { return e.Num == 0 })
+	if i < 0 {
+		return
+	}
+	p.seqMu.Lock()
+	defer p.seqMu.Unlock()
+	q := p.seqs[b.Source]
+	if q == nil {
+		if p.seqs == nil {
+			p.seqs = map[string]*audit.Sequence{}
+		}
+		q = &audit.Sequence{}
+		p.seqs[b.Source] = q
+	}
+	for _, e := range b.Events[i:] {
+		if e.Num == 0 {
+			q.Stamp(e)
+		}
+	}
 }

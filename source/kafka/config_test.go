@@ -1,0 +1,73 @@
+package kafka
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		ic     map[string]any
+		op     string
+		topics []string
+		err    string
+	}{
+		{name: "topics list", ic: map[string]any{"brokers": []any{"k:9092"}, "topics": []any{"a", "b"}}, topics: []string{"a", "b"}},
+		{name: "topics from open_params", ic: map[string]any{"brokers": "k:9092"}, op: "a, b", topics: []string{"a", "b"}},
+		{name: "topic from the event hub", ic: map[string]any{
+			"event_hubs_connection_string": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=secret;EntityPath=audit"},
+			topics: []string{"audit"}},
+		{name: "no topics", ic: map[string]any{"brokers": "k:9092"}, err: "init_config.topics: at least one topic"},
+		{name: "no brokers", ic: map[string]any{"topics": "a"}, err: "init_config.brokers: at least one"},
+		{name: "bad start", ic: map[string]any{"brokers": "k:9092", "topics": "a", "start_offset": "soon"}, err: "init_config.start_offset"},
+		{name: "bad duration", ic: map[string]any{"brokers": "k:9092", "topics": "a", "commit_interval": "often"}, err: "init_config.commit_interval"},
+		{name: "heartbeat over session", ic: map[string]any{"brokers": "k:9092", "topics": "a", "heartbeat_interval": "1m"}, err: "heartbeat_interval"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseConfig(tc.ic, tc.op)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Fatalf("error shows a secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Topics, tc.topics) {
+				t.Errorf("topics %v, want %v", c.Topics, tc.topics)
+			}
+			if c.Group != "peregrine" || c.MaxEventSize != 64<<20 {
+				t.Errorf("defaults: group %q, max_event_size %d", c.Group, c.MaxEventSize)
+			}
+		})
+	}
+}
+
+func TestStartOffset(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want kgo.Offset
+	}{
+		{"latest", kgo.NewOffset().AtEnd()},
+		{"earliest", kgo.NewOffset().AtStart()},
+		{"2h", kgo.NewOffset().AfterMilli(now.Add(-2 * time.Hour).UnixMilli())},
+		{"2024-05-01T10:00:00Z", kgo.NewOffset().AfterMilli(now.Add(-2 * time.Hour).UnixMilli())},
+	}
+	for _, tc := range tests {
+		got, err := startOffset(tc.in, now)
+		if err != nil || got.String() != tc.want.String() {
+			t.Errorf("startOffset(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
