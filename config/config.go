@@ -236,6 +236,9 @@ func (c *Config) decode() error {
 	if err := c.decodeDaemon(&d); err != nil {
 		return err
 	}
+	if _, err := c.KafkaOutput(); err != nil { // so validate -c reports it
+		return err
+	}
 	c.Warnings = append(c.Warnings, d.errs...)
 	c.warnUnused()
 	return nil
