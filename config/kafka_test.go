@@ -43,6 +43,15 @@ func TestKafkaOutput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.err != "" { // Load reports kafka_output errors, so validate -c does
+				p := filepath.Join(t.TempDir(), "falco.yaml")
+				os.WriteFile(p, []byte(tc.yaml), 0o644)
+				_, err := Load(p, nil)
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
 			c := loadYAML(t, tc.yaml)
 			got, err := c.KafkaOutput()
 			if tc.err != "" {
