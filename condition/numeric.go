@@ -1,6 +1,7 @@
 package condition
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,7 +53,9 @@ func (e *numCheck) Eval(x *Ctx) bool {
 	return cmpNum(e.op, v, e.vals[0])
 }
 
-func cmpNum(op Op, a, b uint64) bool {
+// cmpNum applies a comparison operator to two ordered values (numbers, or
+// strings compared byte by byte as Falco does).
+func cmpNum[T cmp.Ordered](op Op, a, b T) bool {
 	switch op {
 	case OpEq, OpEqEq:
 		return a == b
@@ -132,18 +135,8 @@ func (e *fieldCmpCheck) Eval(x *Ctx) bool {
 // evaluation time.
 func cmpStr(op Op, a, b string) bool {
 	switch op {
-	case OpEq, OpEqEq:
-		return a == b
-	case OpNe:
-		return a != b
-	case OpLt:
-		return a < b
-	case OpLe:
-		return a <= b
-	case OpGt:
-		return a > b
-	case OpGe:
-		return a >= b
+	case OpEq, OpEqEq, OpNe, OpLt, OpLe, OpGt, OpGe:
+		return cmpNum(op, a, b)
 	case OpContains:
 		return strings.Contains(a, b)
 	case OpIContains:
