@@ -50,12 +50,12 @@ func (e *numCheck) Eval(x *Ctx) bool {
 	if e.op == OpIn || e.op == OpIntersects {
 		return slices.Contains(e.vals, v)
 	}
-	return cmpNum(e.op, v, e.vals[0])
+	return cmpOrdered(e.op, v, e.vals[0])
 }
 
-// cmpNum applies a comparison operator to two ordered values (numbers, or
+// cmpOrdered applies a comparison operator to two ordered values (numbers, or
 // strings compared byte by byte as Falco does).
-func cmpNum[T cmp.Ordered](op Op, a, b T) bool {
+func cmpOrdered[T cmp.Ordered](op Op, a, b T) bool {
 	switch op {
 	case OpEq, OpEqEq:
 		return a == b
@@ -111,7 +111,7 @@ func (e *fieldCmpCheck) Eval(x *Ctx) bool {
 		if e.op.IsList() {
 			return a == b
 		}
-		return cmpNum(e.op, a, b)
+		return cmpOrdered(e.op, a, b)
 	}
 	lv := e.l.values(x)
 	if len(lv) == 0 {
@@ -136,7 +136,7 @@ func (e *fieldCmpCheck) Eval(x *Ctx) bool {
 func cmpStr(op Op, a, b string) bool {
 	switch op {
 	case OpEq, OpEqEq, OpNe, OpLt, OpLe, OpGt, OpGe:
-		return cmpNum(op, a, b)
+		return cmpOrdered(op, a, b)
 	case OpContains:
 		return strings.Contains(a, b)
 	case OpIContains:
