@@ -40,6 +40,9 @@ func ReadPaths(paths []string, skipMissing bool) (srcs []Source, notes []string,
 	return srcs, notes, nil
 }
 
+// yamlFiles lists the rules files of a directory. Links to regular files
+// count (a ConfigMap mounted as a volume is a directory of links), and
+// hidden entries do not (the ConfigMap's "..data" machinery).
 func yamlFiles(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -48,8 +51,12 @@ func yamlFiles(dir string) ([]string, error) {
 	var out []string
 	for _, e := range ents {
 		n := e.Name()
-		if e.Type().IsRegular() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-			out = append(out, filepath.Join(dir, n))
+		if strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			out = append(out, p)
 		}
 	}
 	sort.Strings(out)

@@ -57,6 +57,9 @@ func (f *engineFlags) load() (*loaded, error) {
 		var notes []string
 		l.sources, notes, err = readRules(cfg.RulesFiles, true)
 		l.notes = append(l.notes, notes...)
+		if err == nil && len(l.sources) == 0 {
+			l.notes = append(l.notes, fmt.Sprintf("rules_files names %d paths but no rules file was found in them: no rules are loaded", len(cfg.RulesFiles)))
+		}
 	default:
 		l.sources = defaultrules.Sources()
 	}
