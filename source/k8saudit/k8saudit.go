@@ -31,6 +31,7 @@ type Config struct {
 	Checkpoint     string
 	FromStart      bool
 	SpoolMaxBytes  int64
+	MaxInFlight    int
 }
 
 // ParseConfig reads an init_config map.
@@ -44,6 +45,9 @@ func ParseConfig(m map[string]any) (Config, error) {
 		return c, err
 	}
 	if c.MaxBatchSize, err = intKey(m, "webhookMaxBatchSize", audit.DefaultMaxDocSize); err != nil {
+		return c, err
+	}
+	if c.MaxInFlight, err = intKey(m, "webhookMaxInFlight", webhook.DefaultMaxInFlight); err != nil {
 		return c, err
 	}
 	c.Cluster = strKey(m, "cluster_name")
@@ -168,7 +172,7 @@ func openWebhook(env source.Env, cfg Config, u *url.URL) (*webhook.Server, error
 	o := webhook.Options{
 		Name: env.Plugin, Path: path, MaxEventSize: cfg.MaxEventSize, MaxBatchSize: cfg.MaxBatchSize,
 		Cluster: cfg.Cluster, Tokens: cfg.Tokens, RequireClientCert: cfg.ClientCA != "",
-		Metrics: env.Metrics, Log: env.Log,
+		MaxInFlight: cfg.MaxInFlight, Metrics: env.Metrics, Log: env.Log,
 	}
 	if env.StateDir != "" {
 		sp, err := spool.Open(filepath.Join(env.StateDir, env.Plugin, "spool"), cfg.SpoolMaxBytes)

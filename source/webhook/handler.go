@@ -34,8 +34,14 @@ type Handler struct {
 	gzips   sync.Pool // *gzip.Reader
 	latency prometheus.Observer
 	clock   *metrics.SourceClock
-	codes   sync.Map // status code -> prometheus.Counter
+	codes   sync.Map      // status code -> prometheus.Counter
+	slots   chan struct{} // one per POST in flight (MaxInFlight)
 }
+
+// DefaultMaxInFlight is how many POSTs a webhook handles at once by
+// default: far above what kube-apiserver sends (it posts batches one at a
+// time per backend), low enough that their bodies fit in memory.
+const DefaultMaxInFlight = 64
 
 type pipeRef struct{ p source.Pipeline }
 
@@ -54,6 +60,9 @@ func New(o Options) *Handler {
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = 1
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
@@ -63,6 +72,7 @@ func New(o Options) *Handler {
 	return &Handler{
 		o:       o,
 		latency: o.Metrics.WebhookLatency.WithLabelValues(o.Name),
+		slots:   make(chan struct{}, o.MaxInFlight),
 		clock:   o.Metrics.Source(o.Name),
 	}
 }
@@ -104,6 +114,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		h.skip("unauthorized", 1)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peregrine"`)
 		return reply(w, http.StatusUnauthorized, "unauthorized")
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
+		return reply(w, http.StatusTooManyRequests, "too many requests in flight")
 	}
 	ref := h.pipe.Load()
 	if ref == nil {

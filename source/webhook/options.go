@@ -33,6 +33,11 @@ type Options struct {
 	Spool *spool.Spool
 	// RetryAfter is the Retry-After of a 429, in seconds (default 1).
 	RetryAfter int
+	// MaxInFlight bounds the POSTs being read, spooled or evaluated at
+	// once (init_config webhookMaxInFlight, default DefaultMaxInFlight);
+	// beyond it the answer is 429 with Retry-After. Each holds its body in
+	// memory, so without a bound a flood of POSTs exhausts memory.
+	MaxInFlight int
 
 	Metrics *metrics.Metrics
 	Log     *slog.Logger

@@ -235,3 +235,58 @@ func TestBearerToken(t *testing.T) {
 		})
 	}
 }
+
+// gate is a pipeline that holds every batch until open is closed.
+type gate struct {
+	entered chan struct{}
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) Submit(_ context.Context, b *source.Batch) error {
+	g.once.Do(func() { close(g.entered) })
+	<-g.open
+	if b.Queued != nil {
+		b.Queued()
+	}
+	b.Release()
+	return nil
+}
+
+// TestMaxInFlight: beyond webhookMaxInFlight POSTs at once, the answer is
+// 429 with Retry-After (the apiserver retries), so a flood of POSTs cannot
+// hold unbounded bodies in memory.
+func TestMaxInFlight(t *testing.T) {
+	h := New(Options{Name: "k8saudit", Path: "/k8s-audit", MaxInFlight: 1, Metrics: metrics.New(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	g := &gate{entered: make(chan struct{}), open: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx, g); close(done) }()
+	srv := httptest.NewServer(h)
+	defer func() { srv.Close(); cancel(); <-done; h.Close() }()
+	waitReady(t, srv.URL)
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(event("a")))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-g.entered
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(event("b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second POST: %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	close(g.open)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first POST: %d", code)
+	}
+}
