@@ -15,10 +15,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
-	"github.com/peregrine-sec/peregrine/source/eks"
-	"github.com/peregrine-sec/peregrine/source/gke"
 	"github.com/peregrine-sec/peregrine/source/k8saudit"
-	"github.com/peregrine-sec/peregrine/source/kafka"
 )
 
 // Options configure Run.
@@ -29,17 +26,20 @@ type Options struct {
 	Log  *slog.Logger
 	// Stdout receives stdout_output (default os.Stdout).
 	Stdout *os.File
-	// Openers build sources by plugin name (default: Openers()).
+	// Openers build sources by plugin name (default: Openers(), the
+	// k8saudit source alone).
 	Openers map[string]source.Opener
 	// Ready, when set, is called once every source listens, with the
 	// daemon (tests read the bound addresses from it).
 	Ready func(*Daemon)
 }
 
-// Openers are the sources this build has, by plugin name.
+// Openers are the sources the daemon package itself provides: the k8saudit
+// webhook and files. The command adds the cloud sources and Kafka
+// (cmd/peregrine/sources.go), so that importing the daemon does not compile
+// every cloud SDK.
 func Openers() map[string]source.Opener {
-	return map[string]source.Opener{"k8saudit": k8saudit.Open, "k8saudit-eks": eks.Open,
-		"kafka": kafka.Open, "k8saudit-gke": gke.Open}
+	return map[string]source.Opener{"k8saudit": k8saudit.Open}
 }
 
 // Daemon is a running `peregrine run`.

@@ -16,6 +16,9 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/daemon"
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/k8saudit"
+	"github.com/peregrine-sec/peregrine/source/kafka"
 	"github.com/peregrine-sec/peregrine/source/webhook/webhooktest"
 )
 
@@ -103,7 +106,8 @@ func startDaemon(t *testing.T, cfgPath string) func() {
 	ready := make(chan struct{})
 	go func() {
 		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready: func(*daemon.Daemon) { close(ready) }})
+			Openers: map[string]source.Opener{"k8saudit": k8saudit.Open, "kafka": kafka.Open},
+			Ready:   func(*daemon.Daemon) { close(ready) }})
 	}()
 	select {
 	case <-ready:

@@ -52,7 +52,7 @@ func runDaemon(f *engineFlags) error {
 		}
 		return buildLoaded(f)
 	}
-	if err := daemon.Run(context.Background(), daemon.Options{Load: load, Log: log}); err != nil {
+	if err := daemon.Run(context.Background(), daemon.Options{Load: load, Log: log, Openers: openers()}); err != nil {
 		return invalid(err)
 	}
 	return nil

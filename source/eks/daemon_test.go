@@ -16,6 +16,8 @@ import (
 	"github.com/peregrine-sec/peregrine/engine"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/rules"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/eks/ekstest"
 )
 
@@ -90,7 +92,7 @@ func TestSeed001(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load(cfgPath), Stdout: stdout, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		done <- daemon.Run(ctx, daemon.Options{Load: load(cfgPath), Stdout: stdout, Openers: map[string]source.Opener{"k8saudit-eks": eks.Open}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	want := "Warning user=eks:certificate-controller verb=get target=eks-certificates-controller target.namespace=kube-system resource=configmaps cluster=my-cluster"
 	got := waitFor(t, stdout.Name(), want, done)

@@ -20,6 +20,8 @@ import (
 	"github.com/peregrine-sec/peregrine/engine"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/rules"
+	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/gke"
 )
 
 const upstream = "../../../shared/upstream"
@@ -102,7 +104,7 @@ func TestSeedConfigAgainstPubSub(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: loader(cfgPath), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		done <- daemon.Run(ctx, daemon.Options{Load: loader(cfgPath), Openers: map[string]source.Opener{"k8saudit-gke": gke.Open}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	waitAlerts(t, alerts, done, `"rule":"Attach to cluster-admin Role"`, `"rule":"Create Privileged Pod"`,
 		`"rule":"Attach/Exec Pod"`, `"rule":"K8s Secret Get Unsuccessfully Tried"`,
