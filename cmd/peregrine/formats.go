@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source/aks"
 	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/gke/logentry"
 )
@@ -14,7 +15,7 @@ import (
 // events, sniffed per document in this order. Each source package that
 // knows a shape contributes its audit.Format here.
 var archiveFormats = []*audit.Format{eks.CloudWatchFormat, eks.FilterLogEventsFormat,
-	logentry.Format}
+	aks.Format, logentry.Format}
 
 // formatOptions sets the reader's formats for --format: "" sniffs every
 // known shape, "audit" reads audit events only, a name forces that shape.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/aks"
 	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/kafka"
 )
@@ -17,7 +18,7 @@ import (
 // historyOpeners are the sources that can replay a past time range, by
 // plugin name. Each source package that can contributes its opener here.
 var historyOpeners = map[string]source.HistoryOpener{"k8saudit-eks": eks.OpenHistory,
-	"kafka": kafka.History}
+	"k8saudit-aks": aks.History, "kafka": kafka.History}
 
 // historyFlags select a configured source's past instead of files.
 type historyFlags struct {
