@@ -21,6 +21,7 @@ import (
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/rules"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/k8saudit"
 	"github.com/peregrine-sec/peregrine/source/webhook"
 	"github.com/peregrine-sec/peregrine/source/webhook/webhooktest"
 )
@@ -69,7 +70,7 @@ type running struct {
 
 // run starts a daemon over a falco.yaml, with the test rules; loads
 // after the first fail when fail is set.
-func run(t *testing.T, yaml string, fail *atomic.Bool) *running {
+func run(t *testing.T, yaml string, fail *atomic.Bool, opts ...func(*daemon.Options)) *running {
 	t.Helper()
 	dir := t.TempDir()
 	alerts := filepath.Join(dir, "alerts.log")
@@ -94,10 +95,12 @@ func run(t *testing.T, yaml string, fail *atomic.Bool) *running {
 	ready := make(chan *daemon.Daemon, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() {
-		r.done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready: func(d *daemon.Daemon) { ready <- d }})
-	}()
+	o := daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Ready: func(d *daemon.Daemon) { ready <- d }}
+	for _, f := range opts {
+		f(&o)
+	}
+	go func() { r.done <- daemon.Run(ctx, o) }()
 	select {
 	case r.d = <-ready:
 	case err := <-r.done:
@@ -331,4 +334,33 @@ func TestWebhookEventsNumbered(t *testing.T) {
 		t.Fatalf("POST: %d", code)
 	}
 	waitFile(t, r.alerts, "Numbered event (num=1)")
+}
+
+// sick wraps a source and reports it unhealthy.
+type sick struct{ source.Source }
+
+func (sick) Health() error { return errors.New("connection lost, retrying") }
+
+// TestHealthzAsksSources: a running source that says it is unhealthy makes
+// /healthz answer 503 with its reason.
+func TestHealthzAsksSources(t *testing.T) {
+	r := run(t, base, nil, func(o *daemon.Options) {
+		o.Openers = map[string]source.Opener{"k8saudit": func(env source.Env) ([]source.Source, error) {
+			srcs, err := k8saudit.Open(env)
+			for i := range srcs {
+				srcs[i] = sick{srcs[i]}
+			}
+			return srcs, err
+		}}
+	})
+	resp, err := http.Get("http://" + r.d.WebAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b.String(), "connection lost") {
+		t.Errorf("healthz: %d %s", resp.StatusCode, b.String())
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/spool"
 	"github.com/peregrine-sec/peregrine/source/webhook"
 )
@@ -89,8 +90,9 @@ func (w *webServer) close() {
 	w.srv.Shutdown(ctx)
 }
 
-// healthz answers 200 {"status":"ok"} while every source runs and every
-// output's last delivery worked, else 503 with the reasons.
+// healthz answers 200 {"status":"ok"} while every source runs (and says it
+// is healthy, when it can tell) and every output's last delivery worked,
+// else 503 with the reasons.
 func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 	var problems []string
 	d.state.Lock()
@@ -98,6 +100,13 @@ func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 		problems = append(problems, "source "+name+": "+err.Error())
 	}
 	d.state.Unlock()
+	for _, s := range d.sources {
+		if hc, ok := s.(source.HealthChecker); ok {
+			if err := hc.Health(); err != nil {
+				problems = append(problems, "source "+s.Name()+": "+err.Error())
+			}
+		}
+	}
 	if ok, bad := d.pipe.Current().Router.Healthy(); !ok {
 		for _, b := range bad {
 			problems = append(problems, "output "+b)

@@ -89,3 +89,10 @@ type Env struct {
 
 // Opener builds the sources of one plugin entry.
 type Opener func(Env) ([]Source, error)
+
+// HealthChecker is a source that can tell whether it is working while it
+// runs (a lost connection it is still retrying, say); /healthz reports
+// its error.
+type HealthChecker interface {
+	Health() error
+}
