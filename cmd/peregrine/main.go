@@ -41,7 +41,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(replayCmd(), runCmd(), validateCmd(), fieldsCmd(), rulesCmd(), versionCmd(), testCmd())
+	root.AddCommand(replayCmd(), runCmd(), validateCmd(), fieldsCmd(), rulesCmd(), versionCmd(), testCmd(), genCmd(), benchCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\n%s", err, c.UsageString())}
 	})

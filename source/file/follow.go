@@ -56,6 +56,7 @@ type Follower struct {
 	mu        sync.Mutex
 	committed Position
 	dirty     bool
+	saving    sync.WaitGroup // the periodic saver; Close waits for it
 }
 
 // NewFollower returns a follower; Run opens the file.
@@ -115,7 +116,8 @@ func (fl *Follower) Run(ctx context.Context, p source.Pipeline) error {
 	if err := fl.start(); err != nil {
 		return err
 	}
-	go fl.saveLoop(ctx)
+	fl.saving.Add(1)
+	go func() { defer fl.saving.Done(); fl.saveLoop(ctx) }()
 	t := time.NewTicker(fl.o.Poll)
 	defer t.Stop()
 	for {
@@ -349,6 +351,9 @@ func (fl *Follower) decode(chunk []byte) []*audit.Event {
 
 // Close saves the last committed position.
 func (fl *Follower) Close() error {
+	// A save still running in the saver could land after Close's and put
+	// an older position back: wait for it (Run's context is done by now).
+	fl.saving.Wait()
 	if fl.f != nil {
 		fl.f.Close()
 	}
