@@ -22,6 +22,14 @@
 // choose) the same tasks run in the calling process, and the report says
 // that their RSS is the process's.
 //
+// # The webhook
+//
+// The webhook is measured against a `peregrine run` child (Config.Run)
+// with a generated configuration whose file_output is a named pipe: the
+// bench POSTs pre-encoded EventList batches over loopback and times each
+// batch from its POST to its last alert read from the pipe. Without
+// Config.Run it uses source/webhook/webhooktest in this process.
+//
 // # What is compared
 //
 // Every MB/s figure divides the same number, the input's (decompressed)

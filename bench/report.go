@@ -51,16 +51,6 @@ type Input struct {
 	GenMBPerSec float64 `json:"gen_mb_per_sec,omitempty"`
 }
 
-// Webhook is sustained ingestion into `peregrine run` over loopback.
-type Webhook struct {
-	Measured     bool    `json:"measured"`
-	Note         string  `json:"note,omitempty"`
-	EventsPerSec float64 `json:"events_per_sec,omitempty"`
-	P50Ms        float64 `json:"p50_ms,omitempty"` // POST to alert written
-	P99Ms        float64 `json:"p99_ms,omitempty"`
-	RSSBytes     int64   `json:"rss_bytes,omitempty"` // steady state
-}
-
 // Ratios relate the measurements to each other. Nil means not measured.
 type Ratios struct {
 	FastestValidator string `json:"fastest_validator"`

@@ -78,10 +78,21 @@ func (r *Report) tableSummary(p printer) {
 		p("; %s", s.Note)
 	}
 	p(" (%d runs)\n", s.Runs)
-	if r.Webhook.Measured {
-		p("Webhook: %.0f events/s, p50 %.2f ms, p99 %.2f ms, RSS %s\n", r.Webhook.EventsPerSec, r.Webhook.P50Ms, r.Webhook.P99Ms, humanBytes(r.Webhook.RSSBytes))
-	} else {
-		p("Webhook: %s\n", r.Webhook.Note)
+	p("\n")
+	r.tableWebhook(p)
+}
+
+func (r *Report) tableWebhook(p printer) {
+	w := r.Webhook
+	if !w.Measured {
+		p("Webhook: %s\n\n", w.Note)
+		return
+	}
+	p("WEBHOOK (%s, batches of %v events)\tEVENTS/S\tPOST→ALERT P50\tP99\tRSS\n", w.Mode, w.BatchSizes)
+	p("saturated, %d clients, %d events\t%.0f\t%.2f ms\t%.2f ms\t\n", w.Clients, w.SatEvents, w.EventsPerSec, w.SatP50Ms, w.SatP99Ms)
+	p("at %.0f events/s, %d events\t%.0f\t%.2f ms\t%.2f ms\t%s (peak %s)\n", w.RatePerSec, w.RateEvents, w.RateAchieved, w.P50Ms, w.P99Ms, humanBytes(w.RSSBytes), humanBytes(w.PeakRSSBytes))
+	if w.Note != "" {
+		p("   %s\n", w.Note)
 	}
 	p("\n")
 }
