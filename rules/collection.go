@@ -124,40 +124,31 @@ func (c *Collection) tick() int {
 	return c.seq
 }
 
-// defineList adds a list or replaces an earlier one of the same name,
-// keeping the earlier one's place, position and First.
-func (c *Collection) defineList(l *List) {
-	l.Last = c.tick()
-	if prev := c.lists[l.Name]; prev != nil {
-		l.Pos, l.First = prev.Pos, prev.First
-		*prev = *l
+// define adds an item or replaces an earlier one of the same name,
+// keeping the earlier one's place, position and First. meta gives an
+// item's position and sequence numbers, which the three kinds share.
+func define[T any](c *Collection, byName map[string]*T, order *[]*T, name string, it *T, meta func(*T) (*Position, *Seq)) {
+	pos, seq := meta(it)
+	seq.Last = c.tick()
+	if prev := byName[name]; prev != nil {
+		ppos, pseq := meta(prev)
+		*pos, seq.First = *ppos, pseq.First
+		*prev = *it
 		return
 	}
-	l.First = l.Last
-	c.lists[l.Name] = l
-	c.Lists = append(c.Lists, l)
+	seq.First = seq.Last
+	byName[name] = it
+	*order = append(*order, it)
+}
+
+func (c *Collection) defineList(l *List) {
+	define(c, c.lists, &c.Lists, l.Name, l, func(x *List) (*Position, *Seq) { return &x.Pos, &x.Seq })
 }
 
 func (c *Collection) defineMacro(m *Macro) {
-	m.Last = c.tick()
-	if prev := c.macros[m.Name]; prev != nil {
-		m.Pos, m.First = prev.Pos, prev.First
-		*prev = *m
-		return
-	}
-	m.First = m.Last
-	c.macros[m.Name] = m
-	c.Macros = append(c.Macros, m)
+	define(c, c.macros, &c.Macros, m.Name, m, func(x *Macro) (*Position, *Seq) { return &x.Pos, &x.Seq })
 }
 
 func (c *Collection) defineRule(r *Rule) {
-	r.Last = c.tick()
-	if prev := c.rules[r.Name]; prev != nil {
-		r.Pos, r.First = prev.Pos, prev.First
-		*prev = *r
-		return
-	}
-	r.First = r.Last
-	c.rules[r.Name] = r
-	c.Rules = append(c.Rules, r)
+	define(c, c.rules, &c.Rules, r.Name, r, func(x *Rule) (*Position, *Seq) { return &x.Pos, &x.Seq })
 }
