@@ -2,8 +2,6 @@ package daemon_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,13 +11,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/daemon"
-	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/daemon/daemontest"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/k8saudit"
 	"github.com/peregrine-sec/peregrine/source/kafka"
-	"github.com/peregrine-sec/peregrine/source/webhook/webhooktest"
 )
 
 const kafkaYAML = `
@@ -59,8 +54,9 @@ func TestKafkaToKafka(t *testing.T) {
 	brokers := strings.Join(c.ListenAddrs(), ",")
 	cfgPath := filepath.Join(t.TempDir(), "falco.yaml")
 	os.WriteFile(cfgPath, []byte(strings.ReplaceAll(kafkaYAML, "BROKERS", brokers)), 0o644)
-	stop := startDaemon(t, cfgPath)
-	defer stop()
+	r := daemontest.Start(t, daemontest.Options{Config: cfgPath,
+		Openers: map[string]source.Opener{"k8saudit": k8saudit.Open, "kafka": kafka.Open}})
+	defer r.Stop() // before the broker goes away: the stop commits offsets
 
 	quiet := strings.Replace(strings.Replace(privileged, `"privileged":true`, `"privileged":false`, 1), `"p1"`, `"q1"`, 1)
 	produceTo(t, c, "audit",
@@ -82,50 +78,6 @@ func TestKafkaToKafka(t *testing.T) {
 			t.Fatalf("offsets not committed past every record: %+v", g)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// startDaemon runs the daemon over cfgPath with the default rules.
-func startDaemon(t *testing.T, cfgPath string) func() {
-	t.Helper()
-	eng, err := webhooktest.DefaultEngine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	load := func() (*daemon.Loaded, error) {
-		cfg, err := config.Load(cfgPath, nil)
-		if err != nil {
-			return nil, err
-		}
-		f := output.DefaultFormat()
-		f.JSON = cfg.JSONOutput
-		return &daemon.Loaded{Config: cfg, Engine: eng, Format: f}, nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Openers: map[string]source.Opener{"k8saudit": k8saudit.Open, "kafka": kafka.Open},
-			Ready:   func(*daemon.Daemon) { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("daemon did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not start")
-	}
-	return func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("stop: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("daemon did not stop")
-		}
 	}
 }
 

@@ -2,8 +2,6 @@ package aks_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
-	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/daemon"
-	"github.com/peregrine-sec/peregrine/engine"
-	"github.com/peregrine-sec/peregrine/output"
-	"github.com/peregrine-sec/peregrine/rules"
+	"github.com/peregrine-sec/peregrine/daemon/daemontest"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/aks"
 	"github.com/peregrine-sec/peregrine/source/aks/akstest"
@@ -87,26 +81,8 @@ func TestSeedConfig(t *testing.T) {
 	alerts := filepath.Join(dir, "alerts.json")
 	cfgPath := filepath.Join(dir, "falco.yaml")
 	os.WriteFile(cfgPath, []byte(strings.ReplaceAll(seedConfig, "ALERTS", alerts)), 0o644)
-	col, rep := rules.Load([]rules.Source{{Name: "rules.yaml", Data: []byte(seedRules)}}, rules.Options{})
-	eng := engine.New(col, engine.DefaultOptions(), rep)
-	if eng == nil {
-		t.Fatal(rep.Err())
-	}
-	load := func() (*daemon.Loaded, error) {
-		cfg, err := config.Load(cfgPath, nil)
-		if err != nil {
-			return nil, err
-		}
-		f := output.DefaultFormat()
-		f.JSON = cfg.JSONOutput
-		return &daemon.Loaded{Config: cfg, Engine: eng, Format: f}, nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Openers: map[string]source.Opener{"k8saudit-aks": aks.Open}})
-	}()
+	r := daemontest.Start(t, daemontest.Options{Config: cfgPath, Rules: seedRules,
+		Openers: map[string]source.Opener{"k8saudit-aks": aks.Open}})
 
 	// The block has no start_position: a new hub is read from its end, as
 	// upstream does, so publish once the partition is being read.
@@ -124,14 +100,8 @@ func TestSeedConfig(t *testing.T) {
 		t.Errorf("alerts without the cluster name:\n%s", b)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the daemon did not stop")
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
 	}
 	cc, _ := container.NewClientFromConnectionString(srv.BlobConn, hub, nil)
 	store, _ := checkpoints.NewBlobStore(cc, nil)

@@ -1,21 +1,13 @@
 package eks_test
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/daemon"
-	"github.com/peregrine-sec/peregrine/engine"
-	"github.com/peregrine-sec/peregrine/output"
-	"github.com/peregrine-sec/peregrine/rules"
+	"github.com/peregrine-sec/peregrine/daemon/daemontest"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/eks"
 	"github.com/peregrine-sec/peregrine/source/eks/ekstest"
@@ -89,15 +81,11 @@ func TestSeed001(t *testing.T) {
 	}
 	defer stdout.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: load(cfgPath), Stdout: stdout, Openers: map[string]source.Opener{"k8saudit-eks": eks.Open}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
+	r := daemontest.Start(t, daemontest.Options{Config: cfgPath, Rules: dummyRules, Stdout: stdout,
+		Openers: map[string]source.Opener{"k8saudit-eks": eks.Open}})
 	want := "Warning user=eks:certificate-controller verb=get target=eks-certificates-controller target.namespace=kube-system resource=configmaps cluster=my-cluster"
-	got := waitFor(t, stdout.Name(), want, done)
-	cancel()
-	if err := <-done; err != nil {
+	got := waitFor(t, stdout.Name(), want, r)
+	if err := r.Stop(); err != nil {
 		t.Fatalf("daemon: %v", err)
 	}
 	if n := strings.Count(got, "Dummy") + strings.Count(got, "Warning"); n != 1 {
@@ -105,25 +93,7 @@ func TestSeed001(t *testing.T) {
 	}
 }
 
-func load(cfgPath string) func() (*daemon.Loaded, error) {
-	return func() (*daemon.Loaded, error) {
-		cfg, err := config.Load(cfgPath, nil)
-		if err != nil {
-			return nil, err
-		}
-		col, rep := rules.Load([]rules.Source{{Name: "dummy.yaml", Data: []byte(dummyRules)}}, rules.Options{})
-		if err := rep.Err(); err != nil {
-			return nil, err
-		}
-		eng := engine.New(col, engine.DefaultOptions(), rep)
-		if eng == nil {
-			return nil, fmt.Errorf("rules: %v", rep.Err())
-		}
-		return &daemon.Loaded{Config: cfg, Engine: eng, Format: output.DefaultFormat()}, nil
-	}
-}
-
-func waitFor(t *testing.T, path, want string, done chan error) string {
+func waitFor(t *testing.T, path, want string, r *daemontest.Running) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -131,10 +101,8 @@ func waitFor(t *testing.T, path, want string, done chan error) string {
 		if strings.Contains(string(b), want) {
 			return string(b)
 		}
-		select {
-		case err := <-done:
+		if err, ok := r.Exited(); ok {
 			t.Fatalf("daemon stopped: %v\n%s", err, b)
-		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no alert %q in:\n%s", want, b)

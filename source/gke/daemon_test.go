@@ -3,8 +3,6 @@ package gke_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,11 +13,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 
-	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/daemon"
-	"github.com/peregrine-sec/peregrine/engine"
-	"github.com/peregrine-sec/peregrine/output"
-	"github.com/peregrine-sec/peregrine/rules"
+	"github.com/peregrine-sec/peregrine/daemon/daemontest"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/gke"
 )
@@ -101,12 +95,8 @@ func TestSeedConfigAgainstPubSub(t *testing.T) {
 	yaml := strings.NewReplacer("UPSTREAM", upstream, "CLUSTER_RULE", filepath.Join(dir, "cluster.yaml"), "ALERTS", alerts).Replace(seedConfig)
 	os.WriteFile(cfgPath, []byte(yaml), 0o644)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, daemon.Options{Load: loader(cfgPath), Openers: map[string]source.Opener{"k8saudit-gke": gke.Open}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	}()
-	waitAlerts(t, alerts, done, `"rule":"Attach to cluster-admin Role"`, `"rule":"Create Privileged Pod"`,
+	r := daemontest.Start(t, daemontest.Options{Config: cfgPath, Openers: map[string]source.Opener{"k8saudit-gke": gke.Open}})
+	waitAlerts(t, alerts, r, `"rule":"Attach to cluster-admin Role"`, `"rule":"Create Privileged Pod"`,
 		`"rule":"Attach/Exec Pod"`, `"rule":"K8s Secret Get Unsuccessfully Tried"`,
 		`"ka.cluster.name":"prod-1"`, `GKE event (cluster=prod-1 user=alice@example.com verb=create)`)
 	deadline := time.Now().Add(10 * time.Second)
@@ -122,14 +112,8 @@ func TestSeedConfigAgainstPubSub(t *testing.T) {
 	if b, _ := os.ReadFile(alerts); strings.Contains(string(b), "K8s Secret Get Successfully") {
 		t.Error("a denied secret read alerted as successful")
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Error("daemon did not stop")
+	if err := r.Stop(); err != nil {
+		t.Errorf("daemon: %v", err)
 	}
 }
 
@@ -152,38 +136,10 @@ func createSubscription(t *testing.T) {
 	}
 }
 
-// loader loads the configuration and its rules_file as `peregrine run`
-// does.
-func loader(path string) func() (*daemon.Loaded, error) {
-	return func() (*daemon.Loaded, error) {
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			return nil, err
-		}
-		var srcs []rules.Source
-		for _, f := range cfg.RulesFiles {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			srcs = append(srcs, rules.Source{Name: f, Data: b})
-		}
-		col, rep := rules.Load(srcs, rules.Options{})
-		if err := rep.Err(); err != nil {
-			return nil, err
-		}
-		f := output.DefaultFormat()
-		f.JSON = cfg.JSONOutput
-		opts := engine.DefaultOptions()
-		opts.MatchAll = cfg.MatchAll
-		return &daemon.Loaded{Config: cfg, Engine: engine.New(col, opts, rep), Format: f}, nil
-	}
-}
-
 // waitAlerts waits until the alerts file has every one of wants (events
 // are evaluated in parallel, so in no set order), failing early if the
 // daemon stops.
-func waitAlerts(t *testing.T, path string, done chan error, wants ...string) string {
+func waitAlerts(t *testing.T, path string, r *daemontest.Running, wants ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -198,10 +154,8 @@ func waitAlerts(t *testing.T, path string, done chan error, wants ...string) str
 		if missing == "" {
 			return string(b)
 		}
-		select {
-		case err := <-done:
+		if err, ok := r.Exited(); ok {
 			t.Fatalf("daemon stopped: %v", err)
-		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s in the alerts:\n%s", missing, b)
