@@ -1,0 +1,18 @@
+// Package engine turns a loaded rules collection into a compiled rule set
+// and evaluates audit events against it: the middle of the data path.
+//
+//	rules.Load ──► engine.New ──► Worker.Eval(event) ──► *Alert ──► output
+//
+// New parses each k8s_audit rule's condition (package condition), adds its
+// exceptions, expands macros and lists, compiles it to evaluators that
+// share field slots (a field is extracted at most once per event), compiles
+// the output format, and indexes the rules by the verbs their conditions
+// require (Options.NoIndex turns the index off; alerts are the same).
+// Rules of other sources are counted in Engine.Skipped, not compiled.
+// Errors and warnings go to the rules.Report with file positions, also
+// inside macros.
+//
+// An Engine is immutable and shared; each goroutine evaluates through its
+// own Worker. Alerts own their memory: nothing in them points into the
+// event's bytes.
+package engine
