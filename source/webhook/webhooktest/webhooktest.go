@@ -90,7 +90,9 @@ func Start(o Options) (*Harness, error) {
 	f := output.DefaultFormat()
 	f.JSON = o.JSON
 	gen := &daemon.Generation{Engine: eng, Format: f, Router: router}
-	wo := webhook.Options{Name: "k8saudit", Path: "/k8s-audit", Metrics: m, Log: log}
+	// Benchmark clients may keep more POSTs open than kube-apiserver ever
+	// does; the in-flight cap is raised so that they measure latency.
+	wo := webhook.Options{Name: "k8saudit", Path: "/k8s-audit", Metrics: m, Log: log, MaxInFlight: 4096}
 	if o.StateDir != "" {
 		sp, err := spool.Open(filepath.Join(o.StateDir, "spool"), 0)
 		if err != nil {
