@@ -1,7 +1,6 @@
 package aks
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -140,26 +139,9 @@ type running struct {
 	s      *Source
 	p      *pipe
 	m      *metrics.Metrics
-	logs   *syncBuffer
+	logs   *akstest.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // fastRetry keeps the SDK from spending half a minute on a dead server.
@@ -171,7 +153,7 @@ func (e *env) start(cfg map[string]any, p *pipe) *running {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := &running{p: p, m: metrics.New(), logs: &syncBuffer{}, done: make(chan error, 1)}
+	r := &running{p: p, m: metrics.New(), logs: &akstest.SyncBuffer{}, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.s = New(Options{Name: "k8saudit-aks", Config: c, OpenParams: "default", Metrics: r.m, Log: log, Retry: fastRetry})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -133,7 +133,7 @@ func startAzurite() (*exec.Cmd, chan struct{}, string, error) {
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port), "--skipApiVersionCheck",
 		"--disableTelemetry", "--inMemoryPersistence", "--silent")
 	cmd.Dir = dir // whatever it writes lands there, not in the package
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
@@ -167,19 +167,20 @@ func BlobConn(addr string) string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=http://%s/devstoreaccount1;", AzuriteKey, addr)
 }
 
-// syncBuffer collects a child's output while it runs.
-type syncBuffer struct {
+// SyncBuffer collects output written from other goroutines (a child
+// process, a logger) while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
