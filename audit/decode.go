@@ -109,6 +109,8 @@ type stream struct {
 	name    string    // the input, for problems and Event.Source; "" for payloads
 	src     io.Reader // nil when all the input is in buf
 	owned   bool      // events copy their bytes (buf is reused)
+	block   bool      // buf is one block of the input; later blocks follow
+	alloc   *arena    // where events and their indexes come from; nil: the heap
 	problem func(Problem)
 
 	buf      []byte
@@ -127,7 +129,9 @@ type stream struct {
 	si      int    // spans[si:] are still to be returned
 	docAt   int64  // input offset of the current document
 	scratch []member
-	arena   arena // owned events' memory
+	// resume: the document at buf[pos] was partly scanned when a block
+	// ran out; sc holds the scanner's place in it.
+	resume bool
 
 	converted []*Event // events of a document read through a Format
 }
@@ -156,14 +160,14 @@ func (s *stream) event() *Event {
 }
 
 // document reads the next top-level document, leaving its events in
-// s.spans (none when it is skipped). It returns false at the end of input.
+// s.spans (none when it is skipped). It returns false at the end of input,
+// and, for a block, where the block ends before the document does.
 func (s *stream) document() bool {
 	for {
 		if s.pos == s.end {
-			if s.eof {
+			if s.eof || !s.fill() {
 				return false
 			}
-			s.fill()
 			continue
 		}
 		if s.skipping {
@@ -175,20 +179,28 @@ func (s *stream) document() bool {
 			s.pos++
 			continue
 		}
-		if c != '{' && c != '[' && s.lineDocument() {
-			return true
+		if c != '{' && c != '[' {
+			switch s.lineDocument() {
+			case lineRead:
+				return true
+			case lineShort:
+				return false
+			}
 		}
-		s.scanDocument()
-		return true
+		return s.scanDocument()
 	}
 }
 
 // scanDocument scans the document at buf[pos], reading more input as it
 // needs, and decodes or reports it. The scanner sees at most MaxDocSize+1
 // bytes, so whether a document is too large does not depend on how the
-// input happened to be split into reads.
-func (s *stream) scanDocument() {
-	s.sc.reset()
+// input happened to be split into reads. It returns false when a block
+// ends inside the document: the scanner keeps its place for the next one.
+func (s *stream) scanDocument() bool {
+	if !s.resume {
+		s.sc.reset()
+	}
+	s.resume = false
 	for {
 		lim := min(s.end, s.pos+s.opts.MaxDocSize+1)
 		win := s.buf[s.pos:lim]
@@ -197,20 +209,22 @@ func (s *stream) scanDocument() {
 		case scanDone:
 			if s.sc.i > s.opts.MaxDocSize {
 				s.tooLargeDoc()
-				return
+				return true
 			}
 			s.decode(s.pos, s.pos+s.sc.i)
 			s.pos += s.sc.i
-			return
+			return true
 		case scanBad:
-			s.malformed()
-			return
+			return s.malformed()
 		}
 		if full {
 			s.tooLargeDoc()
-			return
+			return true
 		}
-		s.fill()
+		if !s.fill() {
+			s.resume = true
+			return false
+		}
 	}
 }
 
@@ -239,9 +253,14 @@ func (s *stream) skip() {
 // on (the usual case of a bad JSON line). A truncated line is thus reported
 // once and the complete line after it, where the scanner noticed, is read.
 // Each line is scanned at most twice, so a damaged file costs linear time.
-func (s *stream) malformed() {
-	if s.lineDocument() {
-		return
+// It returns false when a block ends before it can tell whether the
+// document is a line of a Lines format: the next block decides.
+func (s *stream) malformed() bool {
+	switch s.lineDocument() {
+	case lineRead:
+		return true
+	case lineShort:
+		return false
 	}
 	start, at := s.pos, s.pos+s.sc.errAt
 	msg := "malformed JSON: " + s.sc.errMsg
@@ -257,6 +276,7 @@ func (s *stream) malformed() {
 	} else {
 		s.pos, s.midLine = at, true
 	}
+	return true
 }
 
 func (s *stream) tooLargeDoc() {
@@ -267,12 +287,17 @@ func (s *stream) tooLargeDoc() {
 }
 
 // fill reads more input after buf[:end], first moving the unread part
-// (a document being scanned) to the front. It always makes progress: more
-// data, or eof.
-func (s *stream) fill() {
+// (a document being scanned) to the front. It always makes progress, more
+// data or eof, except in a block (no source, not at the end of its input):
+// there it returns false, and the caller stops where it is, for the next
+// block to go on from.
+func (s *stream) fill() bool {
 	if s.src == nil {
+		if s.block && !s.eof {
+			return false
+		}
 		s.eof = true
-		return
+		return true
 	}
 	if s.pos > 0 {
 		s.lineAt(s.pos) // the line count must not lose the bytes dropped here
@@ -299,14 +324,15 @@ func (s *stream) fill() {
 				s.report(s.end, ReasonReadError, "read error: "+err.Error())
 			}
 			s.eof = true
-			return
+			return true
 		}
 		if n > 0 {
-			return
+			return true
 		}
 	}
 	s.report(s.end, ReasonReadError, "read error: "+io.ErrNoProgress.Error())
 	s.eof = true
+	return true
 }
 
 // lineAt returns the line of buf[p], counting newlines from the last
@@ -497,13 +523,17 @@ func (s *stream) makeEvent(sp span) *Event {
 		}
 	}
 	var e *Event
-	var a *arena
-	if s.owned {
-		a = &s.arena
+	a := s.alloc
+	if a != nil {
 		e = a.event()
-		raw, e.Source = s.own(raw, s.lineAt(sp.at))
+		if s.owned {
+			raw = a.copy(raw)
+		}
 	} else {
 		e = new(Event)
+	}
+	if s.name != "" {
+		e.Source, e.Line = s.name, s.lineAt(sp.at)
 	}
 	e.Raw, e.Cluster = raw, s.opts.Cluster
 	if sp.doc {
@@ -518,18 +548,6 @@ func (s *stream) makeEvent(sp span) *Event {
 	}
 	e.Time = t
 	return e
-}
-
-// own copies raw out of the reused read buffer into the stream's arena,
-// with the event's Source text ("file:line") beside it, so that an event
-// stays valid after the buffer is reused.
-func (s *stream) own(raw []byte, line int) ([]byte, string) {
-	b := s.arena.alloc(len(raw) + len(s.name) + 21)[:len(raw)]
-	copy(b, raw)
-	b = append(b, s.name...)
-	b = append(b, ':')
-	b = strconv.AppendInt(b, int64(line), 10)
-	return b[:len(raw):len(raw)], bytesString(b[len(raw):])
 }
 
 // stageTime parses stageTimestamp as upstream does: time.RFC3339Nano, which
@@ -593,22 +611,31 @@ func compactLen(b []byte) int {
 	return n
 }
 
+// What lineDocument did with the line at buf[pos].
+const (
+	lineNot   = iota // no Lines format takes it: it is for the scanner
+	lineRead         // read through a Lines format
+	lineShort        // a block ends inside the line: the next block decides
+)
+
 // lineDocument reads the line at buf[pos] through a Lines format, when one
 // is forced or matches it. Such lines are not JSON documents (though they
 // may start like one: a timestamp scans as a number), so they are tried
 // before the scanner when a line does not open an object or array, and
-// again when the scanner rejects one. It reports whether it read the line.
-func (s *stream) lineDocument() bool {
+// again when the scanner rejects one.
+func (s *stream) lineDocument() int {
 	if s.opts.Force == nil && len(s.opts.Formats) == 0 {
-		return false
+		return lineNot
 	}
 	if s.opts.Force != nil && !s.opts.Force.Lines {
-		return false
+		return lineNot
 	}
 	for {
 		k := bytes.IndexByte(s.buf[s.pos:s.end], '\n')
 		if k < 0 && !s.eof && s.end-s.pos <= s.opts.MaxDocSize {
-			s.fill()
+			if !s.fill() {
+				return lineShort
+			}
 			continue
 		}
 		end := s.end
@@ -618,13 +645,13 @@ func (s *stream) lineDocument() bool {
 		line := bytes.TrimRight(s.buf[s.pos:end], "\r")
 		f := s.opts.lineFormatFor(line)
 		if f == nil {
-			return false
+			return lineNot
 		}
 		s.convert(f, s.pos, line)
 		s.pos = end
 		if k >= 0 {
 			s.pos++
 		}
-		return true
+		return lineRead
 	}
 }

@@ -28,7 +28,7 @@ func describe(events []*Event, problems []Problem) []string {
 	var out []string
 	for _, e := range events {
 		id, _ := e.Top("auditID").Str()
-		out = append(out, fmt.Sprintf("%s %s", e.Source[strings.LastIndexByte(e.Source, ':')+1:], id))
+		out = append(out, fmt.Sprintf("%d %s", e.Line, id))
 	}
 	for _, p := range problems {
 		out = append(out, fmt.Sprintf("P %d %d %s: %s", p.Line, p.Offset, p.Reason, p.Msg))
@@ -45,7 +45,7 @@ func readWith(t testing.TB, in string, opts Options, tiny bool) ([]*Event, []Pro
 		src = iotest.OneByteReader(src)
 		r.bufSize = 1
 	}
-	r.stdin = src
+	r.in.stdin = src
 	var problems []Problem
 	r.OnProblem = func(p Problem) { problems = append(problems, p) }
 	var events []*Event
@@ -124,6 +124,7 @@ func checkAllWays(t *testing.T, in string, opts Options, want []string) {
 		t.Errorf("DecodePayload problems\n\t%v\nReader problems\n\t%v", pproblems, problems)
 	}
 	checkSame(t, events, pevents)
+	checkBlocks(t, in, opts, events, problems)
 }
 
 func describeProblems(ps []Problem) []string { return describe(nil, ps) }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/buger/jsonparser"
 )
@@ -26,8 +27,13 @@ type Event struct {
 	// Start is the time of the first event of the event's stream (for
 	// evt.reltime); 0 means this event is the first.
 	Start int64
-	// Source says where the event came from, for messages (e.g. "file.json:12").
+	// Source says where the event came from, for messages: the input's
+	// name for files ("<stdin>" for standard input), or what a cloud source
+	// names the record by. Empty for payloads.
 	Source string
+	// Line is the 1-based line of the input the event starts on, when
+	// Source is a file; 0 otherwise.
+	Line int
 
 	top     []member
 	indexed bool
@@ -46,6 +52,15 @@ func New(raw []byte, time int64) *Event {
 // Reset makes e an event over raw, reusing e's index storage.
 func (e *Event) Reset(raw []byte, time int64) {
 	*e = Event{Raw: raw, Time: time, top: e.top[:0]}
+}
+
+// Where names the event's place for messages: "file:line" for events read
+// from files, else Source.
+func (e *Event) Where() string {
+	if e.Line > 0 {
+		return e.Source + ":" + strconv.Itoa(e.Line)
+	}
+	return e.Source
 }
 
 // Root returns the whole event as a Value.

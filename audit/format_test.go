@@ -81,6 +81,8 @@ func TestFormats(t *testing.T) {
 			if got := strings.Join(probs, " "); got != tt.problems {
 				t.Errorf("problems %q, want %q", got, tt.problems)
 			}
+			events, problems := readWith(t, tt.input, tt.opts, false)
+			checkBlocks(t, tt.input, tt.opts, events, problems)
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 // hang; every event's Raw must be a valid JSON object cut from the input;
 // every problem must point into the input at the right line; and the result
 // must not depend on how the input is split into reads, nor on whether it is
-// read as a stream or decoded as one payload.
+// read as a stream, decoded as one payload, or cut into blocks of any size.
 func FuzzDecode(f *testing.F) {
 	seeds := []string{
 		ev("a", t1) + "\n" + ev("b", t2),
@@ -71,6 +71,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("payload problems %v\nreader problems %v", pproblems, problems)
 		}
 		checkSame(t, events, pevents)
+		checkBlocks(t, string(in), opts, events, problems)
 		for _, e := range pevents {
 			start := uintptr(unsafe.Pointer(unsafe.SliceData(in)))
 			at := uintptr(unsafe.Pointer(unsafe.SliceData(e.Raw)))

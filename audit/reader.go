@@ -1,14 +1,8 @@
 package audit
 
 import (
-	"bufio"
-	"compress/gzip"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // StdinName is the name standard input ("-") has in problems and sources.
@@ -33,14 +27,11 @@ type Reader struct {
 	// Otherwise the first problems are kept for Problems.
 	OnProblem func(Problem)
 
-	stdin   io.Reader
+	in      inputs
 	opts    Options
-	queue   []string // inputs still to read; directories are expanded in place
 	s       stream
 	open    bool
-	file    *os.File // the open input, to close
-	br      *bufio.Reader
-	gz      *gzip.Reader
+	arena   arena // the events' memory
 	seq     Sequence
 	bufSize int // the initial read buffer size; tests make it tiny
 
@@ -53,12 +44,11 @@ type Reader struct {
 // is a "read-error" problem, and reading goes on with the next.
 func NewReader(paths []string, stdin io.Reader, opts Options) *Reader {
 	r := &Reader{
-		stdin:   stdin,
 		opts:    opts.withDefaults(),
-		queue:   slices.Clone(paths),
 		bufSize: defaultBufSize,
 		counts:  map[string]int{},
 	}
+	r.in = inputs{stdin: stdin, queue: slices.Clone(paths), report: r.report}
 	r.s.problem = r.report
 	return r
 }
@@ -77,14 +67,15 @@ func (r *Reader) Next() (*Event, error) {
 				r.seq.Stamp(e)
 				return e, nil
 			}
-			r.closeInput()
+			r.open = false
+			r.in.close()
 		}
-		if len(r.queue) == 0 {
+		name, src, ok := r.in.next()
+		if !ok {
 			return nil, io.EOF
 		}
-		path := r.queue[0]
-		r.queue = r.queue[1:]
-		r.openInput(path)
+		r.s.reset(name, src, r.opts, r.bufSize, &r.arena)
+		r.open = true
 	}
 }
 
@@ -113,8 +104,9 @@ func (r *Reader) Counts() map[string]int { return r.counts }
 // Close closes the input being read and drops the rest. Reading to io.EOF
 // closes everything without it.
 func (r *Reader) Close() error {
-	r.queue = nil
-	return r.closeInput()
+	r.in.queue = nil
+	r.open = false
+	return r.in.close()
 }
 
 func (r *Reader) report(p Problem) {
@@ -128,139 +120,16 @@ func (r *Reader) report(p Problem) {
 	}
 }
 
-func (r *Reader) readError(name string, err error) {
-	r.report(Problem{File: name, Reason: ReasonReadError, Msg: err.Error()})
-}
-
-// openInput starts reading path, or expands it when it is a directory.
-func (r *Reader) openInput(path string) {
-	if path == "-" {
-		if r.stdin == nil {
-			r.readError(StdinName, os.ErrNotExist)
-			return
-		}
-		r.start(StdinName, r.stdin)
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		r.readError(path, unwrapPath(err))
-		return
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		r.readError(path, unwrapPath(err))
-		return
-	}
-	if info.IsDir() {
-		f.Close()
-		r.queue = append(r.listDir(path), r.queue...)
-		return
-	}
-	r.file = f
-	r.start(path, f)
-}
-
-// unwrapPath drops the *PathError wrapper: problems already name the file.
-func unwrapPath(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
-// start begins a stream over src, decompressing it when it starts with the
-// gzip magic bytes (whatever its name says).
-func (r *Reader) start(name string, src io.Reader) {
-	if r.br == nil {
-		r.br = bufio.NewReader(src)
-	} else {
-		r.br.Reset(src)
-	}
-	src = r.br
-	if magic, _ := r.br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		var err error
-		if r.gz == nil {
-			r.gz, err = gzip.NewReader(r.br)
-		} else {
-			err = r.gz.Reset(r.br)
-		}
-		if err != nil {
-			r.readError(name, err)
-			r.closeInput()
-			return
-		}
-		src = r.gz
-	}
-	r.s.reset(name, src, r.opts, r.bufSize)
-	r.open = true
-}
-
-func (r *Reader) closeInput() error {
-	r.open = false
-	if r.file == nil {
-		return nil
-	}
-	err := r.file.Close()
-	r.file = nil
-	return err
-}
-
-// listDir returns the regular files below dir (following symbolic links to
-// files, not to directories, so that walks end), oldest modification time
-// first and by path among equals: the order upstream reads a directory in,
-// made deterministic.
-func (r *Reader) listDir(dir string) []string {
-	type entry struct {
-		path string
-		mod  int64
-	}
-	var files []entry
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			r.readError(p, unwrapPath(err))
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			r.readError(p, unwrapPath(err))
-			return nil
-		}
-		if info.Mode().IsRegular() {
-			files = append(files, entry{p, info.ModTime().UnixNano()})
-		}
-		return nil
-	})
-	slices.SortFunc(files, func(a, b entry) int {
-		if a.mod != b.mod {
-			if a.mod < b.mod {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.path, b.path)
-	})
-	paths := make([]string, len(files))
-	for i, f := range files {
-		paths[i] = f.path
-	}
-	return paths
-}
-
 // reset makes s a stream over a new input, keeping its buffers. Events own
 // their bytes, so the read buffer is reused at once; a buffer grown for a
 // huge document is let go rather than kept for the rest of the run.
-func (s *stream) reset(name string, src io.Reader, opts Options, bufSize int) {
+func (s *stream) reset(name string, src io.Reader, opts Options, bufSize int, a *arena) {
 	buf := s.buf
 	if len(buf) == 0 || len(buf) > 4*bufSize {
 		buf = make([]byte, bufSize)
 	}
 	*s = stream{
-		opts: opts, name: name, src: src, owned: true, problem: s.problem,
+		opts: opts, name: name, src: src, owned: true, alloc: a, problem: s.problem,
 		buf: buf, line: 1,
 		sc:    scanner{stack: s.sc.stack[:0], members: s.sc.members[:0]},
 		spans: s.spans[:0], scratch: s.scratch[:0],

@@ -52,7 +52,7 @@ func readAll(t testing.TB, r *Reader) []string {
 			return out
 		}
 		id, _ := e.Top("auditID").Str()
-		out = append(out, e.Source+" "+id)
+		out = append(out, e.Where()+" "+id)
 	}
 }
 
@@ -210,8 +210,8 @@ func TestReaderRetainedEvents(t *testing.T) {
 		events = append(events, e)
 	}
 	for i, e := range events {
-		if string(e.Raw) != want[i] || e.Source != "<stdin>:"+itoa(i+1) {
-			t.Fatalf("event %d changed: %q %s", i, e.Raw, e.Source)
+		if string(e.Raw) != want[i] || e.Where() != "<stdin>:"+itoa(i+1) {
+			t.Fatalf("event %d changed: %q %s", i, e.Raw, e.Where())
 		}
 	}
 }

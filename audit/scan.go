@@ -23,6 +23,10 @@ type scanner struct {
 	stack []byte // '{' or '[' for each open container, innermost last
 	state uint8  // what may come next at i
 	i     int    // next byte to read, relative to the start of the value
+	// When the data ended inside a string that starts at i: how far its
+	// content is known to be valid, so that the next call goes on from
+	// there instead of reading a long string again from its start.
+	str int
 	// Set when scan returns scanBad.
 	errAt  int
 	errMsg string
@@ -61,6 +65,7 @@ func (s *scanner) reset() {
 	s.stack = s.stack[:0]
 	s.state = stValue
 	s.i = 0
+	s.str = 0
 	s.errAt, s.errMsg = 0, ""
 	s.members = s.members[:0]
 }
@@ -103,7 +108,7 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 				i++
 				continue
 			}
-			j, st, msg := scanScalar(b, i, atEOF)
+			j, st, msg := s.scanScalar(b, i, atEOF)
 			if st != scanDone {
 				s.i = i
 				if st == scanMore {
@@ -123,7 +128,7 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 			if c != '"' {
 				return s.fail(i, "invalid character "+quoteChar(c)+" looking for beginning of object key string")
 			}
-			j, st, msg := scanString(b, i+1)
+			j, st, msg := s.scanString(b, i)
 			if st != scanDone {
 				s.i = i
 				if st == scanMore {
@@ -194,12 +199,27 @@ func (s *scanner) fail(at int, msg string) scanStatus {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
+// scanString reads the string whose opening quote is at b[i], going on
+// from where the last call left it when the data ended inside it.
+func (s *scanner) scanString(b []byte, i int) (int, scanStatus, string) {
+	from := i + 1
+	if s.str > from {
+		from = s.str
+	}
+	j, st, msg := scanString(b, from)
+	s.str = 0
+	if st == scanMore {
+		s.str = j // where the unfinished content starts: all before is valid
+	}
+	return j, st, msg
+}
+
 // scanScalar reads a string, number or literal starting at b[i] and returns
 // the index just past it. For scanBad the index is where the error is.
-func scanScalar(b []byte, i int, atEOF bool) (int, scanStatus, string) {
+func (s *scanner) scanScalar(b []byte, i int, atEOF bool) (int, scanStatus, string) {
 	switch c := b[i]; {
 	case c == '"':
-		j, st, msg := scanString(b, i+1)
+		j, st, msg := s.scanString(b, i)
 		if st == scanMore && atEOF {
 			return i, scanBad, "unexpected end of input in string"
 		}

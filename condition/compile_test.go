@@ -96,6 +96,11 @@ func TestOperators(t *testing.T) {
 		{`len(ka.verb) = 6`, true},
 		{`len(ka.user.groups) = 2`, true},
 		{`len(ka.verb) > 3`, true},
+		{`join(",", ka.user.groups) = "devs,system:authenticated"`, true},
+		{`concat(ka.verb, "-", ka.target.resource) = create-pods`, true},
+		{`concat(toupper(ka.verb), tolower("-X-"), len(ka.verb)) = CREATE-x-6`, true},
+		{`join("|", toupper(ka.user.groups)) = "DEVS|SYSTEM:AUTHENTICATED"`, true},
+		{`concat(ka.verb, ka.target.name) exists`, false},
 		// Field-to-field comparison.
 		{`ka.target.resource = val(ka.target.resource)`, true},
 		{`ka.verb = val(ka.target.resource)`, false},

@@ -3,6 +3,7 @@ package condition
 import (
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/fields"
+	"unsafe"
 )
 
 // slot is one (field, argument) pair. Every rule compiled by one Compiler
@@ -22,12 +23,18 @@ type Ctx struct {
 	vals  [][]string
 	seen  []uint32 // seen[i] == gen when vals[i] holds this event's values
 	gen   uint32
-	buf   []string // scratch for transformers
+
+	// Transformers' results for the current event: text and lists reused
+	// from event to event, so that transformers allocate nothing once
+	// these have grown to fit.
+	text  []byte
+	lists []string
 }
 
 // Reset points the context at a new event, forgetting extracted values.
 func (x *Ctx) Reset(ev *audit.Event) {
 	x.Ev = ev
+	x.text, x.lists = x.text[:0], x.lists[:0]
 	x.gen++
 	if x.gen == 0 { // wrapped: clear so stale generations cannot match
 		clear(x.seen)
@@ -53,4 +60,25 @@ func (x *Ctx) Values(i int) []string {
 func (x *Ctx) grow(n int) {
 	x.vals = append(x.vals, make([][]string, n-len(x.vals))...)
 	x.seen = append(x.seen, make([]uint32, n-len(x.seen))...)
+}
+
+// list returns an empty list with room for n values, valid until Reset.
+func (x *Ctx) list(n int) []string {
+	if cap(x.lists)-len(x.lists) < n {
+		// The old memory stays with the lists handed out from it.
+		x.lists = make([]string, 0, max(2*cap(x.lists), n, 16))
+	}
+	k := len(x.lists)
+	x.lists = x.lists[:k+n]
+	return x.lists[k : k : k+n]
+}
+
+// textFrom returns the text appended since from as a string, valid until
+// Reset. Appending never moves text already handed out: a full buffer is
+// replaced, not overwritten.
+func (x *Ctx) textFrom(from int) string {
+	if from == len(x.text) {
+		return ""
+	}
+	return unsafe.String(&x.text[from], len(x.text)-from)
 }

@@ -3,6 +3,7 @@ package condition
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,17 +45,21 @@ func number(o operand, x *Ctx) (uint64, bool) {
 // basename).
 type mapOperand struct {
 	in operand
-	fn func(string) (string, bool)
+	fn stringFunc
 }
+
+// A stringFunc transforms s, writing a new string, if it needs one, at the
+// end of the context's text.
+type stringFunc func(x *Ctx, s string) (string, bool)
 
 func (o *mapOperand) values(x *Ctx) []string {
 	vs := o.in.values(x)
 	if len(vs) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(vs))
+	out := x.list(len(vs))
 	for _, v := range vs {
-		if s, ok := o.fn(v); ok {
+		if s, ok := o.fn(x, v); ok {
 			out = append(out, s)
 		}
 	}
@@ -72,9 +77,16 @@ func (o *lenOperand) values(x *Ctx) []string {
 	case len(vs) == 0:
 		return nil // an empty list is missing, so len never gives 0 for lists
 	case o.in.isList():
-		return []string{strconv.Itoa(len(vs))}
+		return x.number(len(vs))
 	}
-	return []string{strconv.Itoa(len(vs[0]))}
+	return x.number(len(vs[0]))
+}
+
+// number returns n as the context's one-value list.
+func (x *Ctx) number(n int) []string {
+	from := len(x.text)
+	x.text = strconv.AppendInt(x.text, int64(n), 10)
+	return append(x.list(1), x.textFrom(from))
 }
 func (o *lenOperand) isList() bool     { return false }
 func (o *lenOperand) typ() fields.Type { return fields.Uint64 }
@@ -87,18 +99,27 @@ type joinOperand struct {
 }
 
 func (o *joinOperand) values(x *Ctx) []string {
-	var b strings.Builder
-	for i, p := range o.parts {
+	// Every part first: a part that is itself a transformer writes to the
+	// text, which must not happen while the result is being written.
+	var small [8][]string
+	parts := small[:0]
+	for _, p := range o.parts {
 		vs := p.values(x)
 		if len(vs) == 0 {
 			return nil
 		}
-		if i > 0 {
-			b.WriteString(o.sep)
-		}
-		b.WriteString(strings.Join(vs, o.sep))
+		parts = append(parts, vs)
 	}
-	return []string{b.String()}
+	from := len(x.text)
+	for i, vs := range parts {
+		for j, v := range vs {
+			if i > 0 || j > 0 {
+				x.text = append(x.text, o.sep...)
+			}
+			x.text = append(x.text, v...)
+		}
+	}
+	return append(x.list(1), x.textFrom(from))
 }
 func (o *joinOperand) isList() bool     { return false }
 func (o *joinOperand) typ() fields.Type { return fields.String }
@@ -112,17 +133,21 @@ func (o *constOperand) typ() fields.Type     { return fields.String }
 
 // stringFuncs are the per-value transformers. Case changes are per byte,
 // ASCII only, as in Falco.
-var stringFuncs = map[string]func(string) (string, bool){
-	"tolower":  func(s string) (string, bool) { return foldASCII(s, 'A', 'Z', 'a'-'A'), true },
-	"toupper":  func(s string) (string, bool) { return foldASCII(s, 'a', 'z', -('a' - 'A')), true },
-	"basename": func(s string) (string, bool) { return s[strings.LastIndexByte(s, '/')+1:], true },
+var stringFuncs = map[string]stringFunc{
+	"tolower":  func(x *Ctx, s string) (string, bool) { return x.foldASCII(s, 'A', 'Z', 'a'-'A'), true },
+	"toupper":  func(x *Ctx, s string) (string, bool) { return x.foldASCII(s, 'a', 'z', -('a' - 'A')), true },
+	"basename": func(_ *Ctx, s string) (string, bool) { return s[strings.LastIndexByte(s, '/')+1:], true },
 	"b64":      b64decode,
 }
 
-func b64decode(s string) (string, bool) {
+func b64decode(x *Ctx, s string) (string, bool) {
 	s = strings.TrimRight(s, "=")
-	b, err := base64.RawStdEncoding.DecodeString(s)
-	return string(b), err == nil
+	enc := base64.RawStdEncoding
+	from := len(x.text)
+	x.text = slices.Grow(x.text, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(x.text[from:from+enc.DecodedLen(len(s))], []byte(s))
+	x.text = x.text[:from+n]
+	return x.textFrom(from), err == nil
 }
 
 // operand compiles a field, transformer or literal argument.
@@ -201,21 +226,43 @@ func (c *Compiler) operands(ns []Node) ([]operand, error) {
 
 // foldASCII maps bytes in [lo, hi] by delta; Falco changes case per byte,
 // ASCII only.
+// foldASCII changes the case of s's bytes in lo..hi by delta; s itself
+// when none is in the range.
 func foldASCII(s string, lo, hi byte, delta int) string {
-	i := 0
-	for i < len(s) && (s[i] < lo || s[i] > hi) {
-		i++
-	}
-	if i == len(s) {
+	if !hasIn(s, lo, hi) {
 		return s
 	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if b[i] >= lo && b[i] <= hi {
-			b[i] = byte(int(b[i]) + delta)
+	return string(appendFold(nil, s, lo, hi, delta))
+}
+
+// foldASCII is foldASCII writing to the context's text.
+func (x *Ctx) foldASCII(s string, lo, hi byte, delta int) string {
+	if !hasIn(s, lo, hi) {
+		return s
+	}
+	from := len(x.text)
+	x.text = appendFold(x.text, s, lo, hi, delta)
+	return x.textFrom(from)
+}
+
+func hasIn(s string, lo, hi byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= lo && s[i] <= hi {
+			return true
 		}
 	}
-	return string(b)
+	return false
+}
+
+func appendFold(dst []byte, s string, lo, hi byte, delta int) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= lo && c <= hi {
+			c = byte(int(c) + delta)
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // Expr is a compiled field or transformer expression on its own, as output

@@ -99,9 +99,7 @@ func collect(done <-chan *batch, sum *Summary, emit func(*engine.Alert) error) e
 			sum.Events += uint64(len(b.events))
 			sum.Bytes += b.bytes
 			for _, a := range b.alerts {
-				sum.Alerts++
-				sum.ByRule[a.Rule]++
-				sum.ByPriority[a.Priority]++
+				sum.count(a)
 				if err := emit(a); err != nil {
 					return err
 				}

@@ -46,9 +46,7 @@ func Run(e *engine.Engine, src EventSource, sum *Summary, emit func(*engine.Aler
 	w := e.NewWorker()
 	var emitErr error
 	onAlert := func(a *engine.Alert) {
-		sum.Alerts++
-		sum.ByRule[a.Rule]++
-		sum.ByPriority[a.Priority]++
+		sum.count(a)
 		if emitErr == nil {
 			emitErr = emit(a)
 		}

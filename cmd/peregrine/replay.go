@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +26,8 @@ type replayFlags struct {
 	maxEventSize int
 	quiet        bool
 	workers      int
+	cpuProfile   string
+	memProfile   string
 }
 
 func replayCmd() *cobra.Command {
@@ -59,6 +60,8 @@ rules, are used; -r '<default>' names the embedded rules, so that
 	c.Flags().StringVar(&f.history.since, "since", "", "with --source: start time (RFC 3339, or a duration ago such as 2h)")
 	c.Flags().StringVar(&f.history.until, "until", "", "with --source: end time (default: now)")
 	c.Flags().IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "goroutines evaluating events (alerts stay in input order)")
+	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the replay to this file")
+	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a pprof allocation profile (every allocation sampled) to this file")
 	return c
 }
 
@@ -92,25 +95,37 @@ func (f *replayFlags) run(paths []string) error {
 	malformed := false
 	onProblem := func(p audit.Problem) {
 		malformed = true
-		sum.Skip(p.Reason)
 		fmt.Fprintln(os.Stderr, "peregrine:", p.Error())
 	}
-	var in replay.EventSource
+	prog := &replay.Progress{}
+	var run func(emit func(*engine.Alert) error) error
 	if f.history.source != "" {
 		it, err := f.history.open(l.cfg)
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 		defer it.Close()
-		in = it
+		src := &countingSource{src: it, p: prog}
+		run = func(emit func(*engine.Alert) error) error {
+			return replay.RunParallel(l.eng, src, f.workers, sum, emit)
+		}
 	} else {
-		rd := audit.NewReader(paths, os.Stdin, ropts)
-		rd.OnProblem = onProblem
-		in = rd
+		sp := audit.NewSplitter(paths, os.Stdin, 0)
+		defer sp.Close()
+		o := replay.Blocks{Workers: f.workers, Decode: ropts, OnProblem: onProblem, Progress: prog}
+		run = func(emit func(*engine.Alert) error) error {
+			return replay.RunBlocks(l.eng, sp, o, sum, emit)
+		}
 	}
-	src := &countingSource{src: in}
-	stop := startProgress(src, paths)
-	err = f.evaluate(l, src, sum)
+	stop := startProgress(prog, paths)
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	err = f.evaluate(l, run)
+	if perr := stopProfiles(); err == nil && perr != nil {
+		err = perr
+	}
 	stop()
 	if !f.quiet {
 		sum.Write(os.Stderr)
@@ -124,7 +139,9 @@ func (f *replayFlags) run(paths []string) error {
 	return nil
 }
 
-func (f *replayFlags) evaluate(l *loaded, src replay.EventSource, sum *replay.Summary) error {
+// evaluate runs the replay, writing alerts to standard output as the
+// configuration says.
+func (f *replayFlags) evaluate(l *loaded, run func(emit func(*engine.Alert) error) error) error {
 	enc := l.outputFormat(f.json)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	var buf []byte
@@ -136,7 +153,7 @@ func (f *replayFlags) evaluate(l *loaded, src replay.EventSource, sum *replay.Su
 		_, err := out.Write(buf)
 		return err
 	}
-	err := replay.RunParallel(l.eng, src, f.workers, sum, emit)
+	err := run(emit)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
@@ -145,23 +162,22 @@ func (f *replayFlags) evaluate(l *loaded, src replay.EventSource, sum *replay.Su
 
 // countingSource counts what passes, for the progress line.
 type countingSource struct {
-	src    replay.EventSource
-	events atomic.Uint64
-	bytes  atomic.Uint64
+	src replay.EventSource
+	p   *replay.Progress
 }
 
 func (c *countingSource) Next() (*audit.Event, error) {
 	ev, err := c.src.Next()
 	if ev != nil {
-		c.events.Add(1)
-		c.bytes.Add(uint64(len(ev.Raw)))
+		c.p.Events.Add(1)
+		c.p.Bytes.Add(uint64(len(ev.Raw)))
 	}
 	return ev, err
 }
 
 // startProgress prints a progress line every second on a terminal when the
 // input is large; it returns a function that stops it.
-func startProgress(c *countingSource, paths []string) func() {
+func startProgress(c *replay.Progress, paths []string) func() {
 	st, err := os.Stderr.Stat()
 	if err != nil || st.Mode()&os.ModeCharDevice == 0 || inputSize(paths) < 64<<20 {
 		return func() {}
@@ -180,7 +196,7 @@ func startProgress(c *countingSource, paths []string) func() {
 				return
 			case <-t.C:
 				secs := time.Since(start).Seconds()
-				fmt.Fprintf(os.Stderr, "\r\033[K%d events, %.0f MB/s", c.events.Load(), float64(c.bytes.Load())/1e6/secs)
+				fmt.Fprintf(os.Stderr, "\r\033[K%d events, %.0f MB/s", c.Events.Load(), float64(c.Bytes.Load())/1e6/secs)
 			}
 		}
 	}()
