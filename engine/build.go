@@ -46,6 +46,7 @@ func New(col *rules.Collection, opts Options, rep *rules.Report) *Engine {
 	if b.failed {
 		return nil
 	}
+	b.warnUnused()
 	e.index = b.index(e.rules)
 	return e
 }

@@ -10,7 +10,8 @@
 // require (Options.NoIndex turns the index off; alerts are the same).
 // Rules of other sources are counted in Engine.Skipped, not compiled.
 // Errors and warnings go to the rules.Report with file positions, also
-// inside macros.
+// inside macros; when every rule compiles, so do Falco's warnings for
+// macros and lists that nothing uses (rules.WarnUnused).
 //
 // An Engine is immutable and shared; each goroutine evaluates through its
 // own Worker. Alerts own their memory: nothing in them points into the

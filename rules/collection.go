@@ -27,6 +27,7 @@ type List struct {
 	Items   []string   // raw scalar texts, appends included
 	ItemPos []Position // where each item was written
 	Pos     Position   // first definition
+	DefPos  Position   // latest definition, appends aside: Falco's unused warning points here
 	Seq
 }
 
@@ -35,6 +36,7 @@ type Macro struct {
 	Name      string
 	Condition Text // appends joined with one space, no parentheses
 	Pos       Position
+	DefPos    Position // latest definition, appends aside: Falco's unused warning points here
 	Seq
 }
 

@@ -26,10 +26,12 @@
 //     is evaluation order), lookups List, Macro and Rule by name,
 //     RequiredEngineVersion and PluginRequirements. Apply runs falco.yaml's
 //     "rules:" enable/disable Selectors.
-//   - List{Name, Items, ItemPos, Pos, Seq}, Macro{Name, Condition, Pos, Seq},
+//   - List{Name, Items, ItemPos, Pos, DefPos, Seq}, Macro{Name, Condition,
+//     Pos, DefPos, Seq},
 //     Rule{Name, Condition, Output, OutputText, OutputPos, Desc, Priority,
 //     Source, Enabled, Tags, Exceptions, WarnEvttypes, SkipIfUnknownFilter,
-//     Capture, CaptureDuration, Pos, Seq}. Pos is the first definition.
+//     Capture, CaptureDuration, Pos, Seq}. Pos is the first definition;
+//     DefPos the latest one (appends aside).
 //     Seq{First, Last} counts defines and appends the way Falco does, for the
 //     engine's macro and list visibility rule.
 //   - Exception{Name, Scalar, Fields, FieldPos, Comps, Values [][]Cell, Pos}
@@ -40,6 +42,9 @@
 //   - Priority (Emergency=0 … Debug=7), ParsePriority, Priority.String.
 //   - Position{File, Line, Col}, 1-based, Col in characters as the YAML
 //     parser counts them. Text{S} with Text.Position(offset) and NewText.
+//   - WarnUnused(col, compiled, refs, rep): Falco's LOAD_UNUSED_MACRO and
+//     LOAD_UNUSED_LIST, which the engine calls once the rules compile,
+//     passing a MacroRefs built on package condition.
 //   - Report: Errors (sorted, one per line, at most MaxErrors plus an
 //     "N more errors" entry), Warnings, Err (nil or an ErrorList), Add.
 //     Diag{Pos, Code, Msg, Context, Warning}; Code is Falco's LOAD_* name.

@@ -109,7 +109,8 @@ func (l *fileLoader) list(n *yaml.Node) error {
 		prev.Last = l.col.tick()
 		return nil
 	}
-	l.col.defineList(&List{Name: name, Items: items, ItemPos: pos, Pos: l.src.pos(n)})
+	at := l.src.pos(n)
+	l.col.defineList(&List{Name: name, Items: items, ItemPos: pos, Pos: at, DefPos: at})
 	return nil
 }
 
@@ -164,6 +165,7 @@ func (l *fileLoader) macro(n *yaml.Node) error {
 		prev.Last = l.col.tick()
 		return nil
 	}
-	l.col.defineMacro(&Macro{Name: name, Condition: cond, Pos: l.src.pos(n)})
+	at := l.src.pos(n)
+	l.col.defineMacro(&Macro{Name: name, Condition: cond, Pos: at, DefPos: at})
 	return nil
 }
