@@ -34,6 +34,9 @@ type Replay struct {
 	NsPerEvent     float64 `json:"ns_per_event"`
 	AllocsPerEvent float64 `json:"allocs_per_event"`
 	AllocBytesPer  float64 `json:"alloc_bytes_per_event"`
+	// Allocations of the events that raised no alert, from a separate,
+	// untimed pass that counts each event's own (one-core runs only).
+	Quiet *QuietAllocs `json:"quiet_allocs,omitempty"`
 	GCCycles       uint32  `json:"gc_cycles"`
 	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
 	Alerts         uint64  `json:"alerts"`
@@ -49,7 +52,7 @@ type tally struct {
 	Detected map[string]int64            `json:"detected"` // attack kind → events with an alert
 	Rules    map[string]map[string]int64 `json:"rules"`    // attack kind → rule → alerts
 	Benign   map[string]uint64           `json:"benign"`   // rule → alerts on benign events
-	last     *audit.Event
+	last     uint64                      // Num of the last event counted
 }
 
 func newTally() *tally {
@@ -63,27 +66,14 @@ func (t *tally) add(ev *audit.Event, a *engine.Alert) {
 		return
 	}
 	kind = strings.Clone(kind) // it points into the event's bytes
-	if ev != t.last {          // count events, not alerts (rule_matching: all)
+	if ev.Num != t.last {      // count events, not alerts (rule_matching: all)
 		t.Detected[kind]++
-		t.last = ev
+		t.last = ev.Num
 	}
 	if t.Rules[kind] == nil {
 		t.Rules[kind] = map[string]int64{}
 	}
 	t.Rules[kind][a.Rule]++
-}
-
-// lastEvent remembers the event being evaluated: Run emits an event's
-// alerts before it reads the next one.
-type lastEvent struct {
-	src  replay.EventSource
-	last *audit.Event
-}
-
-func (l *lastEvent) Next() (*audit.Event, error) {
-	ev, err := l.src.Next()
-	l.last = ev
-	return ev, err
 }
 
 // loadEngine compiles rules files, or the embedded defaults when there are
@@ -115,14 +105,15 @@ func measureReplay(t task) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := audit.NewReader([]string{t.Input}, nil, audit.Options{})
 	var problems uint64
-	rd.OnProblem = func(audit.Problem) { problems++ }
-	var src replay.EventSource = rd
-	le := &lastEvent{src: rd}
+	o := replay.Blocks{Workers: t.Workers, OnProblem: func(audit.Problem) { problems++ }}
 	tl := newTally()
+	alerting := map[uint64]bool{}
 	if t.Tally {
-		src = le
+		o.Observe = func(ev *audit.Event, a *engine.Alert) {
+			tl.add(ev, a)
+			alerting[ev.Num] = true
+		}
 	}
 	f := output.DefaultFormat()
 	f.JSON = true
@@ -131,9 +122,6 @@ func measureReplay(t task) (*result, error) {
 	emit := func(a *engine.Alert) error {
 		out = f.Append(out[:0], a)
 		outBytes += uint64(len(out))
-		if t.Tally {
-			tl.add(le.last, a)
-		}
 		return nil
 	}
 	sum := replay.NewSummary()
@@ -141,11 +129,7 @@ func measureReplay(t task) (*result, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
-	if t.Workers > 1 {
-		err = replay.RunParallel(eng, src, t.Workers, sum, emit)
-	} else {
-		err = replay.Run(eng, src, sum, emit)
-	}
+	err = replay.RunBlocks(eng, audit.NewSplitter([]string{t.Input}, nil, 0), o, sum, emit)
 	elapsed := time.Since(start).Seconds()
 	runtime.ReadMemStats(&m1)
 	if err != nil {
@@ -165,6 +149,7 @@ func measureReplay(t task) (*result, error) {
 	res := &result{Replay: r}
 	if t.Tally {
 		res.Tally = tl
+		r.Quiet = measureQuietAllocs(eng, t.Input, alerting)
 	}
 	return res, nil
 }

@@ -55,16 +55,21 @@ func (r *Report) targetSpeedup() Target {
 	return t
 }
 
-// targetAllocs uses the one-core upstream run. The goal excludes events
-// that alert; the measurement includes them (and the alerts' encoding), so
-// it can only overstate.
+// targetAllocs uses the one-core upstream run: its pass over the events
+// that raised no alert (see QuietAllocs), and beside it the whole run's
+// figure, alerting events and their JSON included.
 func (r *Report) targetAllocs() Target {
 	t := Target{Name: "allocations", Goal: "≤ 1 allocation per event on average (excluding alerting events)", Measured: "not measured"}
 	x := r.replay("upstream", true)
 	if x == nil {
 		x = r.replay("default", true)
 	}
-	if x != nil {
+	switch {
+	case x != nil && x.Quiet != nil:
+		t.Measured = fmt.Sprintf("%.3f per event without an alert (%s rules; %.2f per event with alerting events and their JSON)",
+			x.Quiet.AllocsPerEvent, x.Rules, x.AllocsPerEvent)
+		t.Met = met(x.Quiet.AllocsPerEvent <= 1)
+	case x != nil:
 		t.Measured = fmt.Sprintf("%.2f per event, alerting events included (%s; %.4f alerts per event)", x.AllocsPerEvent, x.Rules, float64(x.Alerts)/float64(max(x.Events, 1)))
 		t.Met = met(x.AllocsPerEvent <= 1)
 	}
