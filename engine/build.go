@@ -85,7 +85,7 @@ func (b *builder) timeExpr(iso bool) *condition.Expr {
 func (b *builder) compileRule(r *rules.Rule) *Rule {
 	ctx := fmt.Sprintf("rule '%s'", r.Name)
 	nw := len(b.comp.Warnings)
-	ev, verbs, err := b.condition(r)
+	ev, keys, err := b.condition(r)
 	for _, w := range b.comp.Warnings[nw:] {
 		b.warn(b.position(r, w.Pos), w.Code, ctx, w.Msg)
 	}
@@ -105,7 +105,7 @@ func (b *builder) compileRule(r *rules.Rule) *Rule {
 	}
 	return &Rule{
 		Name: r.Name, Desc: r.Desc, Priority: r.Priority, Tags: r.Tags,
-		eval: ev, out: out, prefix: ": " + r.Priority.String() + " ", verbs: verbs,
+		eval: ev, out: out, prefix: ": " + r.Priority.String() + " ", keys: keys,
 	}
 }
 
@@ -120,15 +120,15 @@ func (b *builder) warn(pos rules.Position, code, ctx, msg string) {
 	b.add(rules.Diag{Pos: pos, Code: code, Context: ctx, Msg: msg, Warning: true})
 }
 
-// index builds the verb index over the enabled rules.
+// index builds the verb and resource index over the enabled rules.
 func (b *builder) index(rs []*Rule) *index {
-	verb, err := b.comp.CompileExpr(&condition.FieldRef{Name: "ka.verb"})
-	if err != nil {
-		panic("engine: builtin field missing: ka.verb")
+	var fs [numKeys]*condition.Expr
+	for k, name := range keyFields {
+		f, err := b.comp.CompileExpr(&condition.FieldRef{Name: name})
+		if err != nil {
+			panic("engine: builtin field missing: " + name)
+		}
+		fs[k] = f
 	}
-	verbs := make([][]string, len(rs))
-	for i, r := range rs {
-		verbs[i] = r.verbs
-	}
-	return buildIndex(verb, rs, verbs)
+	return buildIndex(fs, rs)
 }

@@ -19,29 +19,30 @@ const (
 )
 
 // condition parses, extends with exceptions, expands and compiles a rule's
-// condition. It also returns the verbs the rule requires, for the index.
-func (b *builder) condition(r *rules.Rule) (condition.Evaluator, []string, error) {
+// condition. It also returns the verbs and resources the rule requires,
+// for the index.
+func (b *builder) condition(r *rules.Rule) (condition.Evaluator, indexKeys, error) {
 	tree, err := condition.Parse(r.Condition.S)
 	if err != nil {
-		return nil, nil, err
+		return nil, indexKeys{}, err
 	}
 	if exc := exceptionText(r.Exceptions); exc != "" {
 		et, err := condition.Parse(exc)
 		if err != nil {
-			return nil, nil, &condition.Error{Pos: exceptionsBase, Msg: "in exceptions: " + err.Error()}
+			return nil, indexKeys{}, &condition.Error{Pos: exceptionsBase, Msg: "in exceptions: " + err.Error()}
 		}
 		shift(et, exceptionsBase)
 		tree = &condition.And{At: tree.Position(), Terms: []condition.Node{tree, et}}
 	}
 	tree, err = condition.Expand(tree, b)
 	if err != nil {
-		return nil, nil, err
+		return nil, indexKeys{}, err
 	}
 	for _, w := range condition.Warnings(tree) {
 		b.warn(b.position(r, w.Pos), w.Code, fmt.Sprintf("rule '%s'", r.Name), w.Msg)
 	}
 	ev, err := b.comp.Compile(tree)
-	return ev, verbsOf(tree), err
+	return ev, keysOf(tree), err
 }
 
 // Macro implements condition.Env: macro bodies are parsed on first use.

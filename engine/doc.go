@@ -6,8 +6,9 @@
 // New parses each k8s_audit rule's condition (package condition), adds its
 // exceptions, expands macros and lists, compiles it to evaluators that
 // share field slots (a field is extracted at most once per event), compiles
-// the output format, and indexes the rules by the verbs their conditions
-// require (Options.NoIndex turns the index off; alerts are the same).
+// the output format, and indexes the rules by the verbs, resources and
+// subresources their conditions require (index.go; Options.NoIndex turns
+// the index off; alerts are the same).
 // Rules of other sources are counted in Engine.Skipped, not compiled.
 // Errors and warnings go to the rules.Report with file positions, also
 // inside macros; when every rule compiles, so do Falco's warnings for

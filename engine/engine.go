@@ -24,7 +24,7 @@ type Options struct {
 	// TimeISO8601 prefixes outputs with evt.time.iso8601 instead of evt.time.
 	TimeISO8601 bool
 	// NoIndex evaluates every rule for every event instead of only the
-	// candidates the verb index picks; alerts are the same either way.
+	// candidates the rule index picks; alerts are the same either way.
 	NoIndex bool
 }
 
@@ -42,7 +42,7 @@ type Rule struct {
 	eval     condition.Evaluator
 	out      *Format
 	prefix   string   // ": <Priority> " between the time and the message
-	verbs    []string // the verbs the rule requires; nil for any
+	keys     indexKeys // the verbs and resources the rule requires
 }
 
 // Engine evaluates events against a compiled rule set. It is immutable and
