@@ -41,7 +41,7 @@ type Rule struct {
 	Tags     []string
 	eval     condition.Evaluator
 	out      *Format
-	prefix   string   // ": <Priority> " between the time and the message
+	prefix   string    // ": <Priority> " between the time and the message
 	keys     indexKeys // the verbs and resources the rule requires
 }
 
