@@ -90,3 +90,24 @@ func BenchmarkFastjsonValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlocks is replay's hot path: blocks cut, validated and indexed
+// in place (events borrowed), as replay.RunBlocks reads.
+func BenchmarkBlocks(b *testing.B) {
+	in := benchInput(b)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	d := NewBlockDecoder(Options{})
+	for b.Loop() {
+		sp := NewSplitter([]string{"-"}, bytes.NewReader(in), 0)
+		var tail *Tail
+		for blk, err := sp.Next(); err == nil; blk, err = sp.Next() {
+			r := d.Decode(blk, tail)
+			if len(r.Problems) > 0 {
+				b.Fatal(r.Problems[0])
+			}
+			tail = r.Tail
+			sp.Release(blk)
+		}
+	}
+}

@@ -17,7 +17,7 @@ func top(path ...string) Extractor {
 		if !isAudit(ev) {
 			return dst
 		}
-		dst, _ = appendText(dst, ev.Top(first).Get(rest...))
+		dst, _ = appendText(dst, ev.Get(first, rest...))
 		return dst
 	}
 }
@@ -30,7 +30,7 @@ func topList(path ...string) Extractor {
 		if !isAudit(ev) {
 			return dst
 		}
-		dst, _ = appendElems(dst, ev.Top(first).Get(rest...))
+		dst, _ = appendElems(dst, ev.Get(first, rest...))
 		return dst
 	}
 }
@@ -92,11 +92,10 @@ func targetPodName(ev *audit.Event, _ *Arg, dst []string) []string {
 	if !isAudit(ev) {
 		return dst
 	}
-	ref := ev.Top("objectRef")
-	if res, _ := ref.Get("resource").Str(); res != "pods" {
+	if res, _ := ev.Get("objectRef", "resource").Str(); res != "pods" {
 		return dst
 	}
-	if sub, _ := ref.Get("subresource").Str(); sub != "" {
+	if sub, _ := ev.Get("objectRef", "subresource").Str(); sub != "" {
 		return dst
 	}
 	dst, _ = appendText(dst, ev.Get("responseObject", "metadata", "name"))
