@@ -565,11 +565,95 @@ func stageTime(v Value) (int64, string) {
 	if !ok {
 		return 0, "stageTimestamp has a bad escape"
 	}
+	if ns, ok := utcTime(str); ok {
+		return ns, ""
+	}
 	t, err := time.Parse(time.RFC3339Nano, str)
 	if err != nil {
 		return 0, shortQuote(str) + " is not an RFC 3339 time"
 	}
 	return t.UnixNano(), ""
+}
+
+// utcTime parses the form the API server writes, "2006-01-02T15:04:05Z"
+// with up to nine fraction digits, as time.Parse would, without its
+// generality: every event pays for this. Anything else (an offset, more
+// digits, a value out of range, a year whose nanoseconds overflow) is left
+// to time.Parse.
+func utcTime(s string) (int64, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return 0, false
+	}
+	year, ok1 := digitsOf(s[0:4])
+	month, ok2 := digitsOf(s[5:7])
+	day, ok3 := digitsOf(s[8:10])
+	hour, ok4 := digitsOf(s[11:13])
+	minute, ok5 := digitsOf(s[14:16])
+	sec, ok6 := digitsOf(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || year < 1678 || year > 2261 || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	frac := s[19 : len(s)-1]
+	var ns int64
+	if frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return 0, false
+		}
+		n, ok := digitsOf(frac[1:])
+		if !ok {
+			return 0, false
+		}
+		ns = int64(n)
+		for range 10 - len(frac) {
+			ns *= 10
+		}
+	}
+	days := daysFromCivil(year, month, day)
+	return ((days*24+int64(hour))*60+int64(minute))*60*1e9 + int64(sec)*1e9 + ns, true
+}
+
+// digitsOf parses a run of decimal digits.
+func digitsOf(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil counts days from 1970-01-01 to a proleptic Gregorian date
+// (Howard Hinnant's algorithm).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func kindType(k Kind) jsonparser.ValueType {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/valyala/fastjson"
 )
@@ -316,4 +317,45 @@ func sameIndex(a, b []member) bool {
 		}
 	}
 	return true
+}
+
+// TestUTCTime holds the fast path for the API server's timestamps to
+// time.Parse: the same instant whenever it accepts a string, and it leaves
+// every other form to time.Parse.
+func TestUTCTime(t *testing.T) {
+	for _, s := range []string{
+		"2018-10-25T14:09:12.581541Z", "2018-10-25T14:09:12Z", "2024-02-29T23:59:59.999999999Z",
+		"1970-01-01T00:00:00Z", "1969-12-31T23:59:59.5Z", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59.1Z",
+		"2000-03-01T00:00:00.000000001Z", "2100-02-28T12:00:00.12Z",
+	} {
+		ns, ok := utcTime(s)
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if !ok || err != nil || ns != want.UnixNano() {
+			t.Errorf("%s: fast %d %v, time.Parse %d %v", s, ns, ok, want.UnixNano(), err)
+		}
+	}
+	for _, s := range []string{
+		"2018-10-25T14:09:12+02:00", "2018-10-25T14:09:12.1234567891Z", "2023-02-29T00:00:00Z", "2018-13-01T00:00:00Z",
+		"2018-10-25T24:00:00Z", "2018-10-25T14:09:60Z", "2018-10-25t14:09:12Z", "2018-10-25T14:09:12.Z", "2018-1a-25T14:09:12Z", "",
+		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+	} {
+		if _, ok := utcTime(s); ok {
+			t.Errorf("%s: taken by the fast path", s)
+		}
+	}
+}
+
+func FuzzUTCTime(f *testing.F) {
+	f.Add("2018-10-25T14:09:12.581541Z")
+	f.Add("2024-02-29T23:59:59Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		ns, ok := utcTime(s)
+		if !ok {
+			return
+		}
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || want.UnixNano() != ns {
+			t.Fatalf("%q: fast %d, time.Parse %d %v", s, ns, want.UnixNano(), err)
+		}
+	})
 }
