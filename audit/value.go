@@ -69,11 +69,7 @@ func (v Value) Get(keys ...string) Value {
 		if v.k != Object {
 			return Value{}
 		}
-		b, t, _, err := jsonparser.Get(v.b, k)
-		if err != nil {
-			return Value{}
-		}
-		v = Value{b: b, k: kindOf(t)}
+		v = memberOf(v.b, k)
 	}
 	return v
 }
