@@ -22,19 +22,14 @@ func (b *builder) warnUnused() {
 }
 
 // falcoCompiles says whether Falco gets as far as r's condition, where
-// macros and lists are marked used. It skips unknown sources, and checks
-// the output first: with skip-if-unknown-filter, a bad output skips the rule.
+// macros and lists are marked used. It skips unknown sources and, with
+// skip-if-unknown-filter, rules whose output fails (it checks that first).
 func (b *builder) falcoCompiles(r *rules.Rule) bool {
 	switch r.Source {
 	case syscallSource:
 		return true
 	case Source:
-		if !r.SkipIfUnknownFilter {
-			return true
-		}
-		// A scratch compiler, so the check adds no field slots to the engine.
-		_, err := compileFormat(condition.NewCompiler(b.comp.Fields), r.Output)
-		return err == nil
+		return !b.outputSkipped[r]
 	}
 	return false
 }

@@ -14,6 +14,9 @@ type Collection struct {
 	// PluginRequirements are the required_plugin_versions entries of every
 	// file, in load order. Load has already checked them.
 	PluginRequirements []PluginRequirement
+	// Files names the files read, in load order. Falco compiles after each
+	// file, so a rule can only use macros of its own file or earlier ones.
+	Files []string
 
 	lists  map[string]*List
 	macros map[string]*Macro
@@ -119,6 +122,16 @@ func (c *Collection) Macro(name string) *Macro { return c.macros[name] }
 
 // Rule returns the rule with this name, or nil.
 func (c *Collection) Rule(name string) *Rule { return c.rules[name] }
+
+// FileIndex returns the place of a file in load order, or -1.
+func (c *Collection) FileIndex(name string) int {
+	for i, f := range c.Files {
+		if f == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // tick advances the shared sequence.
 func (c *Collection) tick() int {

@@ -24,8 +24,9 @@
 //     against.
 //   - Collection: Lists, Macros and Rules in first-definition order (Rules
 //     is evaluation order), lookups List, Macro and Rule by name,
-//     RequiredEngineVersion and PluginRequirements. Apply runs falco.yaml's
-//     "rules:" enable/disable Selectors.
+//     RequiredEngineVersion, PluginRequirements and Files (load order,
+//     FileIndex). Apply runs falco.yaml's "rules:" enable/disable
+//     Selectors.
 //   - List{Name, Items, ItemPos, Pos, DefPos, Seq}, Macro{Name, Condition,
 //     Pos, DefPos, Seq},
 //     Rule{Name, Condition, Output, OutputText, OutputPos, Desc, Priority,

@@ -66,6 +66,7 @@ func Load(files []Source, opts Options) (*Collection, *Report) {
 	}
 	for _, f := range files {
 		rep.addFile(f.Name)
+		col.Files = append(col.Files, f.Name)
 		l := &fileLoader{src: newSource(f.Name, utf8Text(f.Data)), col: col, rep: rep, engine: engine}
 		if err := l.load(); err != nil {
 			rep.Add(err.(*loadError).Diag)
