@@ -143,7 +143,7 @@ func TestOperators(t *testing.T) {
 // TestCompileErrors: type and operator errors are found when rules load.
 func TestCompileErrors(t *testing.T) {
 	tests := []struct{ cond, err string }{
-		{`ka.nope = x`, "unknown field ka.nope"},
+		{`ka.nope = x`, "filter_check called with nonexistent field ka.nope"},
 		{`ka.verb bcontains 41`, "'bcontains' operator not supported for string filters"},
 		{`evt.num contains 1`, "'contains' operator not supported for numeric filters"},
 		{`evt.num = abc`, "abc is not a valid number"},

@@ -178,7 +178,7 @@ func TestConditionErrorPosition(t *testing.T) {
 	for _, d := range rep.Errors() {
 		got = append(got, d.Pos.String()+" "+d.Msg)
 	}
-	want := []string{"f.yaml:2:30 unknown field ka.bad", "f.yaml:7:5 unknown field ka.nope"}
+	want := []string{"f.yaml:2:30 filter_check called with nonexistent field ka.bad", "f.yaml:7:5 filter_check called with nonexistent field ka.nope"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -247,7 +247,7 @@ func TestLoadDiagnostics(t *testing.T) {
 		{"rules not using the broken macro still report their own errors",
 			[]string{macroItem("bad", "ka.verb = (") + ruleItem("R", "ka.nope = 1", "o")},
 			[]string{"a.yaml:2:24 LOAD_ERR_COMPILE_CONDITION macro 'bad': expected a string, val(field) or a transformer after '=', found '('",
-				"a.yaml:5:14 LOAD_ERR_COMPILE_CONDITION rule 'R': unknown field ka.nope", "no engine"}},
+				"a.yaml:5:14 LOAD_ERR_COMPILE_CONDITION rule 'R': filter_check called with nonexistent field ka.nope", "no engine"}},
 		{"unused macro with an unknown field loads: fields are checked in rules only",
 			[]string{macroItem("m", "ka.nope = 1") + ruleItem("R", "ka.verb = get", "o")},
 			[]string{"a.yaml:1:3 LOAD_UNUSED_MACRO macro 'm': Macro not referred to by any other rule/macro", "rules: R"}},
@@ -316,13 +316,13 @@ func TestLoadDiagnostics(t *testing.T) {
 			[]string{"a.yaml:4:12 LOAD_ERR_COMPILE_OUTPUT rule 'R': invalid formatting syntax: formatting cannot end with a %", "no engine"}},
 		{"unknown condition field, skipped",
 			[]string{ruleItem("R", "ka.verb = get and ka.nope = 1", "o", skip) + ruleItem("S", "ka.verb = get", "o")},
-			[]string{"a.yaml:3:32 LOAD_UNKNOWN_FILTER rule 'R': unknown field ka.nope", "rules: S"}},
+			[]string{"a.yaml:3:32 LOAD_UNKNOWN_FILTER rule 'R': filter_check called with nonexistent field ka.nope", "rules: S"}},
 		{"unknown field in a macro: one warning per rule skipped",
 			[]string{macroItem("m", "ka.nope = 1") + ruleItem("R", "m", "o", skip) + ruleItem("S", "ka.verb = get and m", "o", skip)},
-			[]string{"a.yaml:2:14 LOAD_UNKNOWN_FILTER rule 'R': unknown field ka.nope", "a.yaml:2:14 LOAD_UNKNOWN_FILTER rule 'S': unknown field ka.nope", "rules: "}},
+			[]string{"a.yaml:2:14 LOAD_UNKNOWN_FILTER rule 'R': filter_check called with nonexistent field ka.nope", "a.yaml:2:14 LOAD_UNKNOWN_FILTER rule 'S': filter_check called with nonexistent field ka.nope", "rules: "}},
 		{"unknown condition field without skip",
 			[]string{ruleItem("R", "ka.nope = 1", "o")},
-			[]string{"a.yaml:3:14 LOAD_ERR_COMPILE_CONDITION rule 'R': unknown field ka.nope", "no engine"}},
+			[]string{"a.yaml:3:14 LOAD_ERR_COMPILE_CONDITION rule 'R': filter_check called with nonexistent field ka.nope", "no engine"}},
 		{"a condition syntax error is not skipped",
 			[]string{ruleItem("R", "ka.verb = (", "o", skip)},
 			[]string{"a.yaml:3:24 LOAD_ERR_COMPILE_CONDITION rule 'R': expected a string, val(field) or a transformer after '=', found '('", "no engine"}},

@@ -146,7 +146,7 @@ func TestValidate(t *testing.T) {
 	}
 	bad := writeFile(t, "bad.yaml", "- rule: R\n  desc: d\n  condition: >\n    ka.verb = create and\n    ka.nope = 1\n  output: o\n  priority: INFO\n  source: k8s_audit\n")
 	out, _, code := run(t, "", "validate", "-r", bad)
-	if code != 1 || !strings.Contains(out, "bad.yaml:5:5: rule 'R': unknown field ka.nope") {
+	if code != 1 || !strings.Contains(out, "bad.yaml:5:5: rule 'R': filter_check called with nonexistent field ka.nope") {
 		t.Errorf("bad: exit %d\n%s", code, out)
 	}
 	out, _, _ = run(t, "", "validate", "--json", "-r", bad)
