@@ -77,7 +77,9 @@ type UnknownFieldError struct {
 	Name string
 }
 
-func (e *UnknownFieldError) Error() string { return "filter_check called with nonexistent field " + e.Name }
+func (e *UnknownFieldError) Error() string {
+	return "filter_check called with nonexistent field " + e.Name
+}
 
 // slotFor returns the slot of a field reference, adding it when new.
 func (c *Compiler) slotFor(r *FieldRef) (int, *fields.Field, error) {
