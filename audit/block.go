@@ -1,7 +1,5 @@
 package audit
 
-import "slices"
-
 // BlockDecoder turns the Blocks of a Splitter into events, exactly as a
 // Reader would read the same input (the same events, problems, lines and
 // offsets), but without copying: events are borrowed from the block and
@@ -87,7 +85,7 @@ func (d *BlockDecoder) start(b *Block) {
 	d.s = stream{
 		opts: d.opts, name: b.Name, block: true, eof: b.Last, alloc: &d.arena, problem: d.report,
 		buf: b.Data, end: len(b.Data), base: b.Offset, line: b.Line,
-		sc:    scanner{stack: d.sc.stack[:0], members: d.sc.members[:0]},
+		sc:    d.sc.emptied(),
 		spans: d.spans[:0], scratch: d.scratch[:0],
 	}
 }
@@ -101,8 +99,7 @@ func (s *stream) tail(continued bool) *Tail {
 		opts: s.opts, name: s.name, block: true,
 		base: s.base + int64(s.pos), line: s.line,
 		skipping: s.skipping, midLine: s.midLine, resume: s.resume,
-		sc: scanner{stack: slices.Clone(s.sc.stack), state: s.sc.state, i: s.sc.i,
-			members: slices.Clone(s.sc.members), key0: s.sc.key0, key1: s.sc.key1, val0: s.sc.val0},
+		sc: s.sc.clone(),
 	}}
 	rest := s.buf[s.pos:s.end]
 	if continued {

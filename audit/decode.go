@@ -97,6 +97,11 @@ type span struct {
 	at, end int
 	t       jsonparser.ValueType
 	doc     bool // the event is the document: the scanner recorded its members
+	// For an item of the document's EventList: its members as the scanner
+	// recorded them (offsets from the document's start, at docAt in buf).
+	members []memberSpan
+	docAt   int
+	item    bool
 }
 
 // stream turns one input into events. The input is read into buf; the
@@ -426,7 +431,7 @@ func (s *stream) collect(v []byte, t jsonparser.ValueType, depth int) string {
 // document, whose members the scanner recorded.
 func (s *stream) collectObject(v []byte, doc bool) string {
 	kv, kt, found := s.member(v, doc, "kind")
-	if !found {
+	if found < 0 {
 		return `object without "kind"`
 	}
 	kind, ok := unescape(kv)
@@ -439,9 +444,13 @@ func (s *stream) collectObject(v []byte, doc bool) string {
 		s.spans = append(s.spans, span{at: at, end: at + len(v), t: jsonparser.Object, doc: doc})
 		return ""
 	case "EventList":
-		items, it, _ := s.member(v, doc, "items")
+		items, it, j := s.member(v, doc, "items")
 		if it != jsonparser.Array {
 			return `EventList without an "items" array`
+		}
+		if doc {
+			s.recordedItems(v, j)
+			return ""
 		}
 		_, _ = jsonparser.ArrayEach(items, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
 			at := s.at(e)
@@ -455,15 +464,32 @@ func (s *stream) collectObject(v []byte, doc bool) string {
 	return "kind " + shortQuote(kind)
 }
 
+// recordedItems makes spans of the items of the document's EventList,
+// member j, which the scanner recorded with their members.
+func (s *stream) recordedItems(doc []byte, j int) {
+	at := s.at(doc)
+	for _, e := range s.sc.elems {
+		if e.parent != j {
+			continue
+		}
+		t := typeAt(doc[e.at:e.end])
+		s.spans = append(s.spans, span{at: at + e.at, end: at + e.end, t: t,
+			item: true, members: s.sc.elemMembers[e.m0:e.m1], docAt: at})
+	}
+}
+
 // member finds the first member key of object v, as jsonparser.Get does;
 // for the document itself, among the members the scanner recorded, which
-// saves a pass over it.
-func (s *stream) member(v []byte, doc bool, key string) ([]byte, jsonparser.ValueType, bool) {
+// saves a pass over it: then it also gives the member's index there.
+func (s *stream) member(v []byte, doc bool, key string) ([]byte, jsonparser.ValueType, int) {
 	if !doc {
 		b, t, _, err := jsonparser.Get(v, key)
-		return b, t, err == nil
+		if err != nil {
+			return nil, jsonparser.NotExist, -1
+		}
+		return b, t, 0
 	}
-	for _, m := range s.sc.members {
+	for j, m := range s.sc.members {
 		k := v[m.key0:m.key1]
 		if bytes.IndexByte(k, '\\') >= 0 {
 			uk, ok := unescape(k)
@@ -474,10 +500,10 @@ func (s *stream) member(v []byte, doc bool, key string) ([]byte, jsonparser.Valu
 		}
 		if string(k) == key {
 			val := valueOf(v[m.val0:m.val1])
-			return val.b, kindType(val.k), true
+			return val.b, kindType(val.k), j
 		}
 	}
-	return nil, jsonparser.NotExist, false
+	return nil, jsonparser.NotExist, -1
 }
 
 func typeName(t jsonparser.ValueType) string {
@@ -536,9 +562,12 @@ func (s *stream) makeEvent(sp span) *Event {
 		e.Source, e.Line = s.name, s.lineAt(sp.at)
 	}
 	e.Raw, e.Cluster = raw, s.opts.Cluster
-	if sp.doc {
-		s.scratch = e.indexSpans(s.sc.members, s.scratch, a)
-	} else {
+	switch {
+	case sp.doc:
+		s.scratch = e.indexSpans(s.sc.members, 0, s.scratch, a)
+	case sp.item:
+		s.scratch = e.indexSpans(sp.members, sp.at-sp.docAt, s.scratch, a)
+	default:
 		s.scratch = e.indexWith(s.scratch, a)
 	}
 	t, msg := stageTime(e.Top("stageTimestamp"))

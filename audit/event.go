@@ -149,12 +149,13 @@ func (e *Event) indexWith(scratch []member, a *arena) []member {
 }
 
 // indexSpans builds e's index from the members the scanner recorded while
-// validating e.Raw (offsets into it), which saves indexWith's second pass
-// over the event. The result is the same as index's: keys unescaped, and a
+// validating e.Raw (offsets into it, or into a document that holds it at
+// base), which saves indexWith's second pass over the event. The result is the same as index's: keys unescaped, and a
 // key that cannot be unescaped ends the index as it ends jsonparser's walk.
-func (e *Event) indexSpans(ms []memberSpan, scratch []member, a *arena) []member {
+func (e *Event) indexSpans(ms []memberSpan, base int, scratch []member, a *arena) []member {
 	x := indexBuilder{top: scratch[:0]}
 	for _, m := range ms {
+		m := memberSpan{m.key0 - base, m.key1 - base, m.val0 - base, m.val1 - base}
 		k := e.Raw[m.key0:m.key1]
 		key, ok := bytesString(k), true
 		if bytes.IndexByte(k, '\\') >= 0 {

@@ -33,7 +33,7 @@ func TestIndexWithMatchesIndex(t *testing.T) {
 			t.Fatalf("%s: %s", raw, sc.errMsg)
 		}
 		spans := New([]byte(raw), 0)
-		spans.indexSpans(sc.members, nil, nil)
+		spans.indexSpans(sc.members, 0, nil, nil)
 		if !sameIndex(lazy.top, spans.top) {
 			t.Errorf("%s:\nindex      %v\nindexSpans %v", raw, lazy.top, spans.top)
 		}

@@ -131,7 +131,7 @@ func (s *stream) reset(name string, src io.Reader, opts Options, bufSize int, a 
 	*s = stream{
 		opts: opts, name: name, src: src, owned: true, alloc: a, problem: s.problem,
 		buf: buf, line: 1,
-		sc:    scanner{stack: s.sc.stack[:0], members: s.sc.members[:0]},
+		sc:    s.sc.emptied(),
 		spans: s.spans[:0], scratch: s.scratch[:0],
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 )
 
@@ -36,12 +37,27 @@ type scanner struct {
 	members    []memberSpan
 	key0, key1 int // the member key being read
 	val0       int // where its value starts
+
+	// The elements of arrays that are values of top-level members (an
+	// EventList's items), and the members of those that are objects, so
+	// that a batch's events are found and indexed in the same pass.
+	elems        []elemSpan
+	elemMembers  []memberSpan
+	elem0, elemM int // the element being read: its start, its first member
+	ekey0, ekey1 int
+	eval0        int
 }
 
 // memberSpan locates a member of the top-level object: the key's content
 // (between the quotes, as written) and the value (with its quotes, if a
 // string), as offsets from the start of the object.
 type memberSpan struct{ key0, key1, val0, val1 int }
+
+// elemSpan locates an element of the array that is the value of
+// members[parent]: at:end, and its members elemMembers[m0:m1] when it is
+// an object (offsets from the start of the top-level value, as for
+// members).
+type elemSpan struct{ at, end, parent, m0, m1 int }
 
 type scanStatus uint8
 
@@ -61,6 +77,22 @@ const (
 	stAfter               // after a value in a container: ',' or the closer
 )
 
+// clone returns a copy of the scanner's place that shares no memory with
+// it, for a Tail.
+func (s *scanner) clone() scanner {
+	c := *s
+	c.stack = slices.Clone(s.stack)
+	c.members = slices.Clone(s.members)
+	c.elems = slices.Clone(s.elems)
+	c.elemMembers = slices.Clone(s.elemMembers)
+	return c
+}
+
+// emptied returns a fresh scanner that reuses s's storage.
+func (s *scanner) emptied() scanner {
+	return scanner{stack: s.stack[:0], members: s.members[:0], elems: s.elems[:0], elemMembers: s.elemMembers[:0]}
+}
+
 func (s *scanner) reset() {
 	s.stack = s.stack[:0]
 	s.state = stValue
@@ -68,6 +100,7 @@ func (s *scanner) reset() {
 	s.str = 0
 	s.errAt, s.errMsg = 0, ""
 	s.members = s.members[:0]
+	s.elems, s.elemMembers = s.elems[:0], s.elemMembers[:0]
 }
 
 // scan reads the value at the start of b (b[0] is not whitespace). atEOF
@@ -87,14 +120,19 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 		ended := false // a value ended at i
 		switch s.state {
 		case stValue, stValueOrClose:
-			if len(s.stack) == 1 {
-				s.val0 = i
-			}
 			if c == ']' && s.state == stValueOrClose {
 				s.stack = s.stack[:len(s.stack)-1]
 				i++
 				ended = true
 				break
+			}
+			switch {
+			case len(s.stack) == 1:
+				s.val0 = i
+			case s.at(elemLevel):
+				s.elem0, s.elemM = i, len(s.elemMembers)
+			case s.at(elemMemberLevel):
+				s.eval0 = i
 			}
 			switch c {
 			case '{':
@@ -136,8 +174,11 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 				}
 				return s.fail(j, msg)
 			}
-			if len(s.stack) == 1 {
+			switch {
+			case len(s.stack) == 1:
 				s.key0, s.key1 = i+1, j-1
+			case s.at(elemMemberLevel):
+				s.ekey0, s.ekey1 = i+1, j-1
 			}
 			i = j
 			s.state = stColon
@@ -173,11 +214,25 @@ func (s *scanner) scan(b []byte, atEOF bool) scanStatus {
 				return scanDone
 			case len(s.stack) == 1 && s.stack[0] == '{':
 				s.members = append(s.members, memberSpan{s.key0, s.key1, s.val0, i})
+			case s.at(elemLevel):
+				s.elems = append(s.elems, elemSpan{s.elem0, i, len(s.members), s.elemM, len(s.elemMembers)})
+			case s.at(elemMemberLevel):
+				s.elemMembers = append(s.elemMembers, memberSpan{s.ekey0, s.ekey1, s.eval0, i})
 			}
 			s.state = stAfter
 		}
 	}
 }
+
+// The container stacks under which the scanner records elements and
+// their members.
+const (
+	elemLevel       = "{["
+	elemMemberLevel = "{[{"
+)
+
+// at reports whether the open containers are exactly level.
+func (s *scanner) at(level string) bool { return string(s.stack) == level }
 
 // incomplete is the answer when b ends inside the value: wait for more, or,
 // at the end of the input, fail at the last byte that is there.
