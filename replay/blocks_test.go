@@ -30,15 +30,7 @@ const numbering = `
 `
 
 func numberingEngine(t testing.TB) *engine.Engine {
-	srcs := append(defaultrules.Sources(), rules.Source{Name: "numbering.yaml", Data: []byte(numbering)})
-	col, rep := rules.Load(srcs, rules.Options{})
-	opts := engine.DefaultOptions()
-	opts.MatchAll = true
-	e := engine.New(col, opts, rep)
-	if e == nil {
-		t.Fatal(rep.Err())
-	}
-	return e
+	return engineOf(t, append(defaultrules.Sources(), rules.Source{Name: "numbering.yaml", Data: []byte(numbering)}))
 }
 
 // blocksInput writes a file that has what a block boundary can fall in:

@@ -43,8 +43,11 @@ func sample(t testing.TB) []*audit.Event {
 	}
 }
 
-func defaultEngine(t testing.TB) *engine.Engine {
-	col, rep := rules.Load(defaultrules.Sources(), rules.Options{})
+func defaultEngine(t testing.TB) *engine.Engine { return engineOf(t, defaultrules.Sources()) }
+
+// engineOf compiles srcs with every matching rule reported.
+func engineOf(t testing.TB, srcs []rules.Source) *engine.Engine {
+	col, rep := rules.Load(srcs, rules.Options{})
 	opts := engine.DefaultOptions()
 	opts.MatchAll = true
 	e := engine.New(col, opts, rep)
