@@ -107,7 +107,10 @@ func (r *Running) Exited() (err error, ok bool) {
 
 func load(o Options) func() (*daemon.Loaded, error) {
 	return func() (*daemon.Loaded, error) {
-		cfg, err := config.Load(o.Config, nil)
+		// The webserver (on by default, on :8765) listens on a free loopback
+		// port: test packages run in parallel, and a fixed port would
+		// collide.
+		cfg, err := config.Load(o.Config, []string{"webserver.listen_port=0", "webserver.listen_address=127.0.0.1"})
 		if err != nil {
 			return nil, err
 		}
