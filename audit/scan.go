@@ -231,8 +231,12 @@ const (
 	elemMemberLevel = "{[{"
 )
 
-// at reports whether the open containers are exactly level.
-func (s *scanner) at(level string) bool { return string(s.stack) == level }
+// at reports whether the open containers are exactly level. The length
+// goes first: comparing a deep stack's bytes on every value would make
+// deep nesting quadratic (the race detector reads all of them).
+func (s *scanner) at(level string) bool {
+	return len(s.stack) == len(level) && string(s.stack) == level
+}
 
 // incomplete is the answer when b ends inside the value: wait for more, or,
 // at the end of the input, fail at the last byte that is there.
