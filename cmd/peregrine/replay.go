@@ -105,6 +105,9 @@ func (f *replayFlags) run(paths []string) error {
 			return &exitError{code: exitUsage, err: err}
 		}
 		defer it.Close()
+		// Skipped records count, print and fail --strict as a file's do. Only
+		// the goroutine calling Next reports, and the summary is read after it ends.
+		it.OnProblem(func(p audit.Problem) { sum.Skip(p.Reason); onProblem(p) })
 		src := &countingSource{src: it, p: prog}
 		run = func(emit func(*engine.Alert) error) error {
 			return replay.RunParallel(l.eng, src, f.workers, sum, emit)

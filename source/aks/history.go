@@ -50,7 +50,7 @@ func History(env source.Env, since, until time.Time) (source.Iterator, error) {
 	}
 	log.Info("reading the AKS audit archive", "container", name, "blobs", len(blobs), "since", since, "until", until)
 	a := &archive{ctx: ctx, cc: cc, blobs: blobs, since: since.UnixNano(), until: until.UnixNano(),
-		log: log, skips: map[string]int{}, maxDoc: audit.DefaultMaxDocSize}
+		log: log, skips: source.Skips{Log: log}, maxDoc: audit.DefaultMaxDocSize}
 	a.dec = decoder{opts: audit.Options{MaxEventSize: cfg.MaxEventSize}, cfg: cfg, openParams: env.OpenParams, skip: a.skipped}
 	return a, nil
 }
@@ -152,16 +152,21 @@ type archive struct {
 	since, until int64
 	maxDoc       int
 	log          *slog.Logger
-	skips        map[string]int
+	skips        source.Skips
 	events       int
+	// lineNo is the number of the blob's last line read, lineAt its offset
+	// and pos the offset after it: problems point there as in a file.
+	lineNo      int
+	lineAt, pos int64
 }
 
+// skipped reports a record of the current line that gave no event.
 func (a *archive) skipped(reason, msg string) {
-	a.skips[reason]++
-	if reason != ReasonCategory {
-		a.log.Warn("archive record skipped", "blob", a.blobs[a.next-1].name, "reason", reason, "problem", msg)
-	}
+	a.skips.Report(audit.Problem{File: a.blobs[a.next-1].name, Line: a.lineNo, Offset: a.lineAt, Reason: reason, Msg: msg})
 }
+
+// OnProblem implements source.Iterator.
+func (a *archive) OnProblem(fn func(audit.Problem)) { a.skips.OnProblem(fn) }
 
 // Next implements source.Iterator.
 func (a *archive) Next() (*audit.Event, error) {
@@ -169,7 +174,7 @@ func (a *archive) Next() (*audit.Event, error) {
 		line, err := a.line()
 		if err != nil {
 			if err == io.EOF {
-				a.log.Info("archive read", "blobs", len(a.blobs), "events", a.events, "skipped", a.skips)
+				a.log.Info("archive read", "blobs", len(a.blobs), "events", a.events)
 			}
 			return nil, err
 		}
@@ -203,8 +208,7 @@ func (a *archive) line() ([]byte, error) {
 		}
 		if a.sc != nil {
 			if err := a.sc.Err(); err != nil {
-				a.log.Warn("archive blob not read to its end", "blob", a.blobs[a.next-1].name, "err", err)
-				a.skips[audit.ReasonReadError]++
+				a.unread(err)
 			}
 			a.body.Close()
 			a.sc, a.body = nil, nil
@@ -227,8 +231,32 @@ func (a *archive) open(name string) error {
 	// The retry reader resumes a large blob where a dropped download left off.
 	a.body = resp.NewRetryReader(a.ctx, &blob.RetryReaderOptions{MaxRetries: 3})
 	a.sc = bufio.NewScanner(a.body)
-	a.sc.Buffer(make([]byte, 0, 256<<10), a.maxDoc)
+	a.sc.Buffer(make([]byte, 0, min(256<<10, a.maxDoc)), a.maxDoc) // a larger cap would raise the limit
+	a.sc.Split(a.split)
+	a.lineNo, a.lineAt, a.pos = 0, 0, 0
 	return nil
+}
+
+// split is bufio.ScanLines noting where each line starts.
+func (a *archive) split(data []byte, atEOF bool) (int, []byte, error) {
+	n, tok, err := bufio.ScanLines(data, atEOF)
+	if tok != nil {
+		a.lineNo++
+		a.lineAt = a.pos
+	}
+	a.pos += int64(n)
+	return n, tok, err
+}
+
+// unread reports the rest of the blob, from the line that could not be
+// read, as skipped.
+func (a *archive) unread(err error) {
+	reason, msg := audit.ReasonReadError, "read error: "+err.Error()
+	if errors.Is(err, bufio.ErrTooLong) {
+		reason, msg = audit.ReasonTooLarge, fmt.Sprintf("line over %d bytes", a.maxDoc)
+	}
+	a.lineNo, a.lineAt = a.lineNo+1, a.pos
+	a.skipped(reason, msg+"; the rest of the blob is skipped")
 }
 
 // Close implements source.Iterator.

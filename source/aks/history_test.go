@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/aks/akstest"
 )
@@ -92,7 +94,7 @@ func TestHistory(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if !strings.Contains(logs.String(), "reason=truncated") {
+	if !strings.Contains(logs.String(), "reason=truncated") { // no OnProblem: logged
 		t.Errorf("truncated record not logged:\n%s", logs.String())
 	}
 
@@ -124,4 +126,64 @@ func TestHistoryAdminContainer(t *testing.T) {
 		!strings.Contains(err.Error(), "archive container nothing-here not found") {
 		t.Errorf("missing container: %v", err)
 	}
+}
+
+// TestHistoryProblems: every archive record that gives no event is
+// reported once, at its blob, line and offset, with its reason; a line
+// too long to read ends its blob with one problem.
+func TestHistoryProblems(t *testing.T) {
+	srv := akstest.Need(t)
+	cut := akstest.Record("kube-audit", "prod", akstest.Truncated(akstest.AuditEvent("x", 1), 200))
+	broken := akstest.Record("kube-audit", "prod", `{"kind":"Event","auditID":"b"}]`)
+	tests := []struct {
+		name   string
+		lines  []string
+		maxDoc int
+		events int
+		want   []string // "line reason"
+	}{
+		{name: "bad records", lines: []string{at("prod", 13, 1), cut, "{not json", "", akstest.Record("guard", "prod", "{}"),
+			`{"foo":1}`, broken, at("prod", 13, 2)}, events: 2,
+			want: []string{"2 truncated", "3 malformed", "5 other-category", "6 not-audit", "7 malformed"}},
+		{name: "line too long", lines: []string{at("prod", 13, 1), strings.Repeat("x", 5000), at("prod", 13, 2)},
+			maxDoc: 4096, events: 1, want: []string{"2 too-large"}},
+		{name: "no problem", lines: []string{at("prod", 13, 1)}, events: 1},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cont := fmt.Sprintf("problems-%d", i)
+			archiveBlobs(t, srv.BlobConn, cont, map[string][]string{hourPath("prod", 13): tt.lines})
+			env := source.Env{Plugin: "k8saudit-aks", Log: newTextLog(io.Discard), InitConfig: map[string]any{
+				"blob_storage_connection_string": srv.BlobConn, "archive_container": cont}}
+			it, err := History(env, time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.maxDoc > 0 {
+				it.(*archive).maxDoc = tt.maxDoc
+			}
+			var got []string
+			it.OnProblem(func(p audit.Problem) {
+				got = append(got, fmt.Sprintf("%d %s", p.Line, p.Reason))
+				if p.File != hourPath("prod", 13) || p.Offset != lineOffset(tt.lines, p.Line) {
+					t.Errorf("problem at %s", p.Error())
+				}
+			})
+			if n := len(readAll(t, it)); n != tt.events {
+				t.Errorf("%d events, want %d", n, tt.events)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("problems\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+// lineOffset is where 1-based line n of a blob of lines starts.
+func lineOffset(lines []string, n int) int64 {
+	var off int64
+	for _, l := range lines[:n-1] {
+		off += int64(len(l)) + 1
+	}
+	return off
 }

@@ -2,6 +2,7 @@ package eks
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -48,17 +49,15 @@ type History struct {
 	f      *fetcher
 	in     *cloudwatchlogs.FilterLogEventsInput
 	dec    audit.Options
-	log    *slog.Logger
-	name   string
 	done   bool
 	queue  []*audit.Event
+	skips  source.Skips
 
 	// seen holds the ids of the last overlap of timestamps read: pages
 	// come in timestamp order, so repeats can only be recent.
 	seen    map[string]int64
 	newest  int64
 	overlap int64
-	skipped map[string]int
 }
 
 // NewHistory reads [since, until); a zero until is now.
@@ -76,11 +75,11 @@ func NewHistory(o HistoryOptions, since, until time.Time) *History {
 	const name = "k8saudit-eks"
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &History{
-		ctx: ctx, cancel: cancel, log: o.Log, name: name,
+		ctx: ctx, cancel: cancel,
 		f: &fetcher{api: o.API, b: backoff{base: cmpOr(o.Backoff, 500*time.Millisecond), max: cmpOr(o.MaxBackoff, 20*time.Second)},
 			m: newSourceMetrics(o.Metrics, name), log: o.Log, name: name},
 		dec:  audit.Options{MaxEventSize: cmpOr(c.MaxEventSize, audit.DefaultMaxEventSize), Cluster: c.EventCluster()},
-		seen: map[string]int64{}, overlap: cmpOr(c.Overlap, DefaultOverlap).Milliseconds(), skipped: map[string]int{},
+		seen: map[string]int64{}, overlap: cmpOr(c.Overlap, DefaultOverlap).Milliseconds(), skips: source.Skips{Log: o.Log},
 		in: &cloudwatchlogs.FilterLogEventsInput{
 			LogGroupName: aws.String(c.LogGroup()), LogStreamNamePrefix: aws.String(StreamPrefix),
 			// CloudWatch's range is in whole ms and includes endTime.
@@ -136,26 +135,26 @@ func (h *History) fill() error {
 
 func (h *History) decode(e *types.FilteredLogEvent) {
 	msg := []byte(aws.ToString(e.Message))
+	where := aws.ToString(e.LogStreamName) + " event " + aws.ToString(e.EventId)
 	if truncated(msg) {
-		h.skipped[ReasonTruncated]++
-		h.log.Warn("truncated log message skipped: it cannot be parsed", "source", h.name,
-			"at", aws.ToString(e.LogStreamName)+" event "+aws.ToString(e.EventId), "auditID", auditID(msg))
+		h.skips.Report(audit.Problem{File: where, Reason: ReasonTruncated,
+			Msg: fmt.Sprintf("message truncated by CloudWatch (ends in [Truncated...]), auditID %q", auditID(msg))})
 		return
 	}
 	h.dec.DecodePayload(msg, func(ev *audit.Event) {
-		ev.Source = aws.ToString(e.LogStreamName) + " event " + aws.ToString(e.EventId)
+		ev.Source = where
 		h.queue = append(h.queue, ev)
 	}, func(p audit.Problem) {
-		h.skipped[p.Reason]++
-		h.log.Warn("log message skipped", "source", h.name, "reason", p.Reason, "problem", p.Msg)
+		// A message is one event: its name says more than a position in it.
+		h.skips.Report(audit.Problem{File: where, Reason: p.Reason, Msg: p.Msg})
 	})
 }
 
-// Close ends the reading and reports what was skipped.
+// OnProblem implements source.Iterator.
+func (h *History) OnProblem(fn func(audit.Problem)) { h.skips.OnProblem(fn) }
+
+// Close ends the reading.
 func (h *History) Close() error {
 	h.cancel()
-	for reason, n := range h.skipped {
-		h.log.Warn("CloudWatch messages skipped", "source", h.name, "reason", reason, "count", n)
-	}
 	return nil
 }

@@ -42,7 +42,7 @@ func History(env source.Env, since, until time.Time) (source.Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := &history{ranges: ranges, dec: newDecoder(cfg), log: env.Log}
+	it := &history{ranges: ranges, dec: newDecoder(cfg), log: env.Log, skips: source.Skips{Log: env.Log}}
 	if len(ranges) == 0 {
 		return it, nil
 	}
@@ -160,7 +160,7 @@ type history struct {
 	ranges map[topicPartition]offsetRange // unfinished partitions
 	dec    *decoder
 	log    *slog.Logger
-	warn   rateLog
+	skips  source.Skips
 	seq    audit.Sequence
 	events []*audit.Event
 }
@@ -215,13 +215,18 @@ func (h *history) take(r *kgo.Record) {
 		return
 	}
 	h.dec.decode(r, func(e *audit.Event) { h.events = append(h.events, e) }, func(p audit.Problem) {
-		h.warn.log(h.log, "kafka record skipped", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
-			"reason", p.Reason, "problem", p.Msg)
+		// Named by the record, which a user can fetch again; a position
+		// inside its value would add little.
+		at := fmt.Sprintf("topic %s partition %d offset %d", r.Topic, r.Partition, r.Offset)
+		h.skips.Report(audit.Problem{File: at, Reason: p.Reason, Msg: p.Msg})
 	})
 	if r.Offset+1 >= rg.to {
 		delete(h.ranges, tp)
 	}
 }
+
+// OnProblem implements source.Iterator.
+func (h *history) OnProblem(fn func(audit.Problem)) { h.skips.OnProblem(fn) }
 
 // Close implements source.Iterator.
 func (h *history) Close() error {
