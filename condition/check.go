@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/fields"
 )
 
@@ -17,6 +18,9 @@ func (c *Compiler) compileCheck(n *Check) (Evaluator, error) {
 		return nil, err
 	}
 	if n.Op == OpExists {
+		if fo, ok := lhs.(*fieldOperand); ok && fo.f.Exists != nil {
+			return &fieldExists{fo.f.Exists}, nil
+		}
 		return &existsCheck{lhs}, nil
 	}
 	switch lhs.typ() {
@@ -199,6 +203,11 @@ func (c *Compiler) listCheck(n *Check, lhs operand, items []string) (Evaluator, 
 type existsCheck struct{ o operand }
 
 func (e *existsCheck) Eval(x *Ctx) bool { return len(e.o.values(x)) > 0 }
+
+// fieldExists tests a field's presence with its own Exists, building no value.
+type fieldExists struct{ exists func(*audit.Event) bool }
+
+func (e *fieldExists) Eval(x *Ctx) bool { return e.exists(x.Ev) }
 
 // fieldStrCheck is the common case: one field slot, one string test.
 type fieldStrCheck struct {

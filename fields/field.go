@@ -56,4 +56,7 @@ type Field struct {
 	// Number gives the numeric value of Uint64 and AbsTime fields, for
 	// comparisons and for JSON output_fields.
 	Number func(ev *audit.Event) (uint64, bool)
+	// Exists, when set, says whether Extract would give a value, without
+	// building it: "exists" tests use it.
+	Exists func(ev *audit.Event) bool
 }

@@ -869,3 +869,22 @@ func TestRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestExistsAgreesWithExtract: a field's Exists says what Extract would,
+// on audit events and on JSON that is not one.
+func TestExistsAgreesWithExtract(t *testing.T) {
+	var evs []*audit.Event
+	for _, raw := range []string{`{"kind":"Event","auditID":"a","stageTimestamp":"2024-01-01T00:00:00Z"}`, `{"x":1}`, `{}`} {
+		evs = append(evs, audit.New([]byte(raw), 1704067200000000000))
+	}
+	for _, f := range Builtin().All() {
+		if f.Exists == nil {
+			continue
+		}
+		for _, ev := range evs {
+			if got, want := f.Exists(ev), len(f.Extract(ev, &Arg{}, nil)) > 0; got != want {
+				t.Errorf("%s on %s: Exists %v, Extract gives a value %v", f.Name, ev.Raw, got, want)
+			}
+		}
+	}
+}

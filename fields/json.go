@@ -84,6 +84,10 @@ func jsonObj(ev *audit.Event, _ *Arg, dst []string) []string {
 }
 
 // jsonRawtime is json.rawtime: the event time in ns, as a decimal string.
+// always is the Exists of fields every event has. Upstream's kevt macro
+// is "jevt.rawtime exists": without it, every event would format its time.
+func always(*audit.Event) bool { return true }
+
 func jsonRawtime(ev *audit.Event, _ *Arg, dst []string) []string {
 	return append(dst, strconv.FormatUint(uint64(ev.Time), 10))
 }

@@ -41,6 +41,7 @@ func startProfiles(cpu, mem string) (func() error, error) {
 		// The profile is written at the rate it was sampled at, or pprof
 		// would scale every count by the default rate.
 		defer func() { runtime.MemProfileRate = rate }()
+		runtime.GC() // the profile shows allocations as of the last collection
 		f, err := os.Create(mem)
 		if err != nil {
 			return fmt.Errorf("--memprofile: %w", err)
