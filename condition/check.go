@@ -3,6 +3,7 @@ package condition
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,10 +51,50 @@ func (c *Compiler) compileCheck(n *Check) (Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e := decimalCheck(n, lhs, items); e != nil {
+		return e, nil
+	}
 	if fo, ok := lhs.(*fieldOperand); ok {
 		return &fieldStrCheck{slot: fo.slot, m: m}, nil
 	}
 	return &strCheck{o: lhs, m: m}, nil
+}
+
+// decimalCheck compiles an equality test on a string field whose text is a
+// number in decimal (json.rawtime) to a comparison of numbers, which needs
+// no text for the event. Only a canonical decimal can equal such text; it
+// returns nil for anything it does not cover.
+func decimalCheck(n *Check, lhs operand, items []string) Evaluator {
+	fo, ok := lhs.(*fieldOperand)
+	if !ok || fo.f.Type != fields.String || fo.f.Number == nil || n.Mod != ModNone {
+		return nil
+	}
+	var want []uint64
+	for _, it := range items {
+		if v, err := strconv.ParseUint(it, 10, 64); err == nil && strconv.FormatUint(v, 10) == it {
+			want = append(want, v)
+		}
+	}
+	switch n.Op {
+	case OpEq, OpEqEq, OpIn:
+		return &decimalIn{num: fo.f.Number, want: want}
+	case OpNe:
+		return &decimalIn{num: fo.f.Number, want: want, not: true}
+	}
+	return nil
+}
+
+// decimalIn is true when the field has a value and it is (or, with not,
+// is not) one of want; a missing value fails either way, as for text.
+type decimalIn struct {
+	num  func(*audit.Event) (uint64, bool)
+	want []uint64
+	not  bool
+}
+
+func (e *decimalIn) Eval(x *Ctx) bool {
+	v, ok := e.num(x.Ev)
+	return ok && slices.Contains(e.want, v) != e.not
 }
 
 // rhsItems returns the literal right-hand side as a list of strings.

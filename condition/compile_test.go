@@ -116,6 +116,14 @@ func TestOperators(t *testing.T) {
 		{`jevt.value[/requestObject/spec/containers/1/name] = b`, true},
 		{`jevt.rawtime exists`, true},
 		{`jevt.rawtime = 0`, false},
+		// json.rawtime is text: equality compares the decimal text exactly.
+		{`jevt.rawtime = 1704164645123456789`, true},
+		{`jevt.rawtime in (1, 1704164645123456789)`, true},
+		{`jevt.rawtime != 0`, true},
+		{`jevt.rawtime = 01704164645123456789`, false},
+		{`jevt.rawtime != 01704164645123456789`, true},
+		{`jevt.rawtime startswith 1704`, true},
+		{`jevt.rawtime < 2`, true},
 	}
 	tbl := fields.Builtin()
 	ev := audit.New([]byte(evalEvent), 1704164645123456789)

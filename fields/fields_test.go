@@ -3,6 +3,7 @@ package fields
 import (
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -735,8 +736,12 @@ func TestTableWellFormed(t *testing.T) {
 		if f.Extract == nil {
 			t.Errorf("%s: no extractor", f.Name)
 		}
-		if (f.Type == Uint64 || f.Type == AbsTime || f.Type == Bool) != (f.Number != nil) {
-			t.Errorf("%s: Number must be set exactly for numeric, time and bool fields", f.Name)
+		numeric := f.Type == Uint64 || f.Type == AbsTime || f.Type == Bool
+		if numeric && f.Number == nil {
+			t.Errorf("%s: Number must be set for numeric, time and bool fields", f.Name)
+		}
+		if !numeric && f.Number != nil && f.Type != String {
+			t.Errorf("%s: Number on a field of type %v", f.Name, f.Type)
 		}
 		if f.Arg == ArgNone && f.ArgRequired {
 			t.Errorf("%s: requires an argument of kind none", f.Name)
@@ -885,6 +890,22 @@ func TestExistsAgreesWithExtract(t *testing.T) {
 			if got, want := f.Exists(ev), len(f.Extract(ev, &Arg{}, nil)) > 0; got != want {
 				t.Errorf("%s on %s: Exists %v, Extract gives a value %v", f.Name, ev.Raw, got, want)
 			}
+		}
+	}
+}
+
+// TestDecimalStringFields: a string field with Number writes that number in
+// decimal, which is what lets equality tests compare numbers.
+func TestDecimalStringFields(t *testing.T) {
+	ev := audit.New([]byte(`{"kind":"Event","auditID":"a"}`), 1704067200123456789)
+	for _, f := range Builtin().All() {
+		if f.Type != String || f.Number == nil {
+			continue
+		}
+		n, ok := f.Number(ev)
+		vs := f.Extract(ev, &Arg{}, nil)
+		if !ok || len(vs) != 1 || vs[0] != strconv.FormatUint(n, 10) {
+			t.Errorf("%s: text %v, number %d %v", f.Name, vs, n, ok)
 		}
 	}
 }

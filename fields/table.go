@@ -232,10 +232,10 @@ var extensionFields = []*Field{
 var jsonFields = []*Field{
 	{Name: "json.value", Arg: ArgKey, ArgRequired: true, Doc: "Value at a JSON pointer (RFC 6901) into the event, e.g. json.value[/objectRef/resource]; strings as their text, other values as compact JSON.", Extract: jsonValue},
 	{Name: "json.obj", Doc: "The whole event as indented JSON.", Extract: jsonObj},
-	{Name: "json.rawtime", Doc: "Event time in nanoseconds since the epoch, as a string (so = and < compare text).", Extract: jsonRawtime, Exists: always},
+	{Name: "json.rawtime", Doc: "Event time in nanoseconds since the epoch, as a string (so = and < compare text).", Extract: jsonRawtime, Exists: always, Number: rawtimeNumber},
 	{Name: "jevt.value", Arg: ArgKey, ArgRequired: true, Doc: "Older name of json.value.", Extract: jsonValue},
 	{Name: "jevt.obj", Doc: "Older name of json.obj.", Extract: jsonObj},
-	{Name: "jevt.rawtime", Doc: "Older name of json.rawtime.", Extract: jsonRawtime, Exists: always},
+	{Name: "jevt.rawtime", Doc: "Older name of json.rawtime.", Extract: jsonRawtime, Exists: always, Number: rawtimeNumber},
 }
 
 // evtFields are what Falco itself provides for every plugin event.
