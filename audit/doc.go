@@ -73,12 +73,25 @@
 //		... e.Raw, e.Time, e.Top("verb") ...
 //	}
 //
+// # Blocks, for replay
+//
+// A Splitter cuts the same inputs (the same order, gzip and stdin handling)
+// into Blocks of about 1 MiB of whole lines, and a BlockDecoder decodes a
+// block in place: the same events, problems, lines and offsets as a Reader,
+// but events borrow the block's bytes and the decoder's storage, and live
+// until the decoder's next Decode. Blocks decode independently, each as if
+// a document began at its first byte; where one ends inside a document,
+// Decode returns a Tail that the next block must be decoded with. That is
+// what lets replay decode on every core (replay.RunBlocks).
+//
 // # Memory
 //
 // A Reader reads through one buffer that it reuses; a document is held whole
-// only while it is being scanned. Each event gets a copy of its bytes (with
-// its Source beside them), so events stay valid after later calls to Next.
-// The copies, the Events and their top-level indexes are carved out of
-// shared chunks (see arena.go): a few allocations per hundred events. A
-// kept event keeps its chunks alive (at most 256 KiB of bytes).
+// only while it is being scanned. Each event gets a copy of its bytes, so
+// events stay valid after later calls to Next. The copies, the Events and
+// their top-level indexes are carved out of shared chunks (see arena.go): a
+// few allocations per hundred events. A kept event keeps its chunks alive
+// (at most 256 KiB of bytes). A BlockDecoder copies nothing and rewinds its
+// chunks before each block: once they fit a block, decoding allocates
+// nothing.
 package audit
