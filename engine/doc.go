@@ -3,12 +3,15 @@
 //
 //	rules.Load ──► engine.New ──► Worker.Eval(event) ──► *Alert ──► output
 //
-// New parses each k8s_audit rule's condition (package condition), adds its
-// exceptions, expands macros and lists, compiles it to evaluators that
-// share field slots (a field is extracted at most once per event), compiles
-// the output format, and indexes the rules by the verbs, resources and
-// subresources their conditions require (index.go; Options.NoIndex turns
-// the index off; alerts are the same).
+// New works in the order Falco's compiler does: every macro's condition is
+// parsed and its references resolved first (a macro sees only the macros
+// defined before it), then each k8s_audit rule's output format is compiled,
+// then its condition: parsed (package condition), extended with its
+// exceptions, macros and lists expanded, and compiled to evaluators that
+// share field slots (a field is extracted at most once per event). Finally
+// the rules are indexed by the verbs, resources and subresources their
+// conditions require (index.go; Options.NoIndex turns the index off;
+// alerts are the same).
 // Rules of other sources are counted in Engine.Skipped, not compiled.
 // Errors and warnings go to the rules.Report with file positions, also
 // inside macros; when every rule compiles, so do Falco's warnings for
