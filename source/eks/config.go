@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
 
 // Defaults of init_config, upstream's where upstream has the key.
@@ -23,7 +24,7 @@ const (
 
 // StreamPrefix is the prefix of the log streams EKS writes audit events
 // to (kube-apiserver-audit-<hash>).
-const StreamPrefix = "kube-apiserver-audit"
+const StreamPrefix = cwlogs.StreamPrefix
 
 // Config is a k8saudit-eks plugin entry: upstream's init_config keys,
 // Peregrine's extras and the open_params.
@@ -57,7 +58,7 @@ type Config struct {
 }
 
 // LogGroup is the log group EKS writes the cluster's control plane logs to.
-func (c Config) LogGroup() string { return "/aws/eks/" + c.Cluster + "/cluster" }
+func (c Config) LogGroup() string { return cwlogs.LogGroup(c.Cluster) }
 
 // EventCluster is the cluster name given to events that carry none.
 func (c Config) EventCluster() string {

@@ -52,8 +52,9 @@
 // CONFIG --source k8saudit-eks --since T --until T`. Formats let `peregrine
 // replay` read CloudWatch exports: S3 export files, `aws logs
 // filter-log-events` output, and subscription messages as Firehose writes
-// them to S3. DecodeFirehose reads Firehose's HTTP endpoint deliveries of
-// those messages, for a webhook path (not mounted by the daemon yet).
+// them to S3. Package cwlogs reads these shapes without the AWS SDK, and
+// Firehose's HTTP endpoint deliveries of subscription messages, which the
+// k8saudit webhook takes on init_config.firehose_path.
 //
 // Package ekstest is an in-process CloudWatch Logs speaking the service's
 // wire protocol, for tests that drive the real SDK client.

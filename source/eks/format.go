@@ -2,14 +2,11 @@ package eks
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/buger/jsonparser"
-
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
 
 // Formats are the CloudWatch Logs shapes `peregrine replay` reads, each
@@ -36,7 +33,7 @@ var CloudWatchFormat = &audit.Format{
 	Match: isExportLine,
 	Convert: func(doc []byte, emit func([]byte), skip func(string, string)) {
 		if len(doc) > 0 && (doc[0] == '{' || doc[0] == '[') {
-			convertEvents(doc, emit, skip)
+			cwlogs.ConvertEvents(doc, emit, skip)
 			return
 		}
 		convertExportLine(doc, emit, skip)
@@ -47,7 +44,7 @@ var CloudWatchFormat = &audit.Format{
 var FilterLogEventsFormat = &audit.Format{
 	Name:    "cloudwatch-json",
 	Match:   isEventsDocument,
-	Convert: convertEvents,
+	Convert: cwlogs.ConvertEvents,
 }
 
 // isExportLine reports a line that starts with an RFC 3339 time and a space.
@@ -70,8 +67,8 @@ func convertExportLine(line []byte, emit func([]byte), skip func(string, string)
 	switch {
 	case len(msg) == 0:
 		skip(audit.ReasonMalformed, "export line without a message")
-	case truncated(msg):
-		skip(ReasonTruncated, "message truncated by CloudWatch (ends in [Truncated...]), auditID "+strconv.Quote(auditID(msg)))
+	case cwlogs.Truncated(msg):
+		skip(ReasonTruncated, "message truncated by CloudWatch (ends in [Truncated...]), auditID "+strconv.Quote(cwlogs.AuditID(msg)))
 	default:
 		emit(bytes.Clone(msg)) // the reader reuses its line buffer
 	}
@@ -79,86 +76,7 @@ func convertExportLine(line []byte, emit func([]byte), skip func(string, string)
 
 // isEventsDocument reports an object with an "events" array, or a
 // CloudWatch Logs subscription message (with "logEvents").
-func isEventsDocument(doc []byte) bool { return eventsKey(doc) != "" }
-
-// eventsKey names the array of log events in doc: "events" in
-// filter-log-events output, "logEvents" in a subscription message (what
-// a subscription filter sends to Firehose, and Firehose writes to S3).
-func eventsKey(doc []byte) string {
-	if len(doc) == 0 || doc[0] != '{' {
-		return ""
-	}
-	if _, t, _, err := jsonparser.Get(doc, "events"); err == nil && t == jsonparser.Array {
-		return "events"
-	}
-	if _, t, _, err := jsonparser.Get(doc, "logEvents"); err == nil && t == jsonparser.Array {
-		if _, err := jsonparser.GetString(doc, "messageType"); err == nil {
-			return "logEvents"
-		}
-	}
-	return ""
-}
-
-// convertEvents emits the message of each log event. Output of several
-// pages glued together can repeat an event; an eventId seen before in the
-// document is skipped, as the daemon skips re-reads. A subscription's
-// control message (a health check) and messages of the log group's other
-// streams (authenticator, scheduler, ... when the subscription has no
-// filter) are not audit events and are passed over silently.
-func convertEvents(doc []byte, emit func([]byte), skip func(string, string)) {
-	key := eventsKey(doc)
-	if key == "" {
-		skip(audit.ReasonNotAudit, `not CloudWatch output: expected an object with an "events" array`)
-		return
-	}
-	if key == "logEvents" && !auditSubscription(doc) {
-		return
-	}
-	seen := map[string]bool{}
-	i := -1
-	_, _ = jsonparser.ArrayEach(doc, func(ev []byte, t jsonparser.ValueType, _ int, _ error) {
-		i++
-		if t != jsonparser.Object {
-			skip(audit.ReasonMalformed, fmt.Sprintf("%s[%d] is not an object", key, i))
-			return
-		}
-		if id := logEventID(ev); id != "" {
-			if seen[id] {
-				skip(ReasonDuplicate, fmt.Sprintf("%s[%d] repeats event id %s", key, i, id))
-				return
-			}
-			seen[id] = true
-		}
-		msg, err := jsonparser.GetString(ev, "message")
-		switch {
-		case err != nil:
-			skip(audit.ReasonMalformed, fmt.Sprintf("%s[%d] has no message string", key, i))
-		case truncated([]byte(msg)):
-			skip(ReasonTruncated, fmt.Sprintf("%s[%d]: message truncated by CloudWatch (ends in [Truncated...]), auditID %q", key, i, auditID([]byte(msg))))
-		default:
-			emit([]byte(msg))
-		}
-	}, key)
-}
-
-// logEventID is "eventId" (FilterLogEvents) or "id" (subscriptions).
-func logEventID(ev []byte) string {
-	if id, err := jsonparser.GetString(ev, "eventId"); err == nil && id != "" {
-		return id
-	}
-	id, _ := jsonparser.GetString(ev, "id")
-	return id
-}
-
-// auditSubscription reports a subscription DATA_MESSAGE of an audit
-// stream (or of an unnamed one).
-func auditSubscription(doc []byte) bool {
-	if typ, _ := jsonparser.GetString(doc, "messageType"); typ != "DATA_MESSAGE" {
-		return false
-	}
-	stream, err := jsonparser.GetString(doc, "logStream")
-	return err != nil || strings.HasPrefix(stream, StreamPrefix)
-}
+func isEventsDocument(doc []byte) bool { return cwlogs.EventsKey(doc) != "" }
 
 // ReasonDuplicate counts a log event that a CloudWatch export repeats.
-const ReasonDuplicate = "duplicate"
+const ReasonDuplicate = cwlogs.ReasonDuplicate

@@ -14,6 +14,7 @@ import (
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
 
 // OpenHistory is the k8saudit-eks source.HistoryOpener: `peregrine replay
@@ -136,9 +137,9 @@ func (h *History) fill() error {
 func (h *History) decode(e *types.FilteredLogEvent) {
 	msg := []byte(aws.ToString(e.Message))
 	where := aws.ToString(e.LogStreamName) + " event " + aws.ToString(e.EventId)
-	if truncated(msg) {
+	if cwlogs.Truncated(msg) {
 		h.skips.Report(audit.Problem{File: where, Reason: ReasonTruncated,
-			Msg: fmt.Sprintf("message truncated by CloudWatch (ends in [Truncated...]), auditID %q", auditID(msg))})
+			Msg: fmt.Sprintf("message truncated by CloudWatch (ends in [Truncated...]), auditID %q", cwlogs.AuditID(msg))})
 		return
 	}
 	h.dec.DecodePayload(msg, func(ev *audit.Event) {

@@ -1,7 +1,6 @@
 package eks
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
 
 // Options configure a Source. Zero values take the defaults.
@@ -283,19 +283,15 @@ func (s *Source) lateness(e *types.FilteredLogEvent, t, before int64) {
 	}
 }
 
-// truncated reports a message CloudWatch cut at its event size limit: it
-// ends in "[Truncated...]" and is no longer JSON.
-func truncated(msg []byte) bool { return bytes.HasSuffix(msg, []byte("[Truncated...]")) }
-
 // decode appends the audit events of one log message (one Event as EKS
 // writes them; an EventList or array works too).
 func (s *Source) decode(events []*audit.Event, e *types.FilteredLogEvent) []*audit.Event {
 	msg := []byte(aws.ToString(e.Message))
 	where := aws.ToString(e.LogStreamName) + " event " + aws.ToString(e.EventId)
-	if truncated(msg) {
+	if cwlogs.Truncated(msg) {
 		s.o.Metrics.EventsSkipped.WithLabelValues(s.o.Name, ReasonTruncated).Inc()
 		s.o.Log.Warn("truncated log message skipped: it cannot be parsed", "source", s.o.Name,
-			"at", where, "auditID", auditID(msg), "size", len(msg))
+			"at", where, "auditID", cwlogs.AuditID(msg), "size", len(msg))
 		return events
 	}
 	s.dec.DecodePayload(msg, func(ev *audit.Event) {
@@ -310,23 +306,7 @@ func (s *Source) decode(events []*audit.Event, e *types.FilteredLogEvent) []*aud
 
 // ReasonTruncated counts messages CloudWatch truncated (skipped-by-reason
 // label).
-const ReasonTruncated = "truncated"
-
-// auditID finds the auditID in a (truncated) message, for the log line:
-// the message itself is never logged.
-func auditID(msg []byte) string {
-	const key = `"auditID":"`
-	i := bytes.Index(msg, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := msg[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 || j > 64 {
-		return ""
-	}
-	return string(rest[:j])
-}
+const ReasonTruncated = cwlogs.ReasonTruncated
 
 func (s *Source) saveLoop(ctx context.Context, done chan struct{}) {
 	defer close(done)

@@ -32,6 +32,10 @@ type Config struct {
 	FromStart      bool
 	SpoolMaxBytes  int64
 	MaxInFlight    int
+	// FirehosePath and FirehoseAccessKey mount Amazon Data Firehose's HTTP
+	// endpoint deliveries on the webhook's server (Peregrine extension).
+	FirehosePath      string
+	FirehoseAccessKey string
 }
 
 // ParseConfig reads an init_config map.
@@ -66,7 +70,31 @@ func ParseConfig(m map[string]any) (Config, error) {
 	sm, _ := m["spool"].(map[string]any)
 	maxBytes, err := intKey(sm, "max_bytes", 0)
 	c.SpoolMaxBytes = int64(maxBytes)
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	return c, c.firehose(m)
+}
+
+// firehose reads firehose_path and firehose_access_key. Firehose can send
+// neither a bearer token nor a client certificate, so when the webhook
+// requires one, the Firehose path must have its access key: otherwise it
+// would let in what the webhook keeps out.
+func (c *Config) firehose(m map[string]any) error {
+	c.FirehosePath = strKey(m, "firehose_path")
+	c.FirehoseAccessKey = strKey(m, "firehose_access_key")
+	p := c.FirehosePath
+	switch {
+	case p == "":
+		if c.FirehoseAccessKey != "" {
+			return fmt.Errorf("init_config.firehose_access_key needs firehose_path")
+		}
+	case !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t{}?#"):
+		return fmt.Errorf("init_config.firehose_path: %q must be a URL path such as /firehose", p)
+	case c.FirehoseAccessKey == "" && (len(c.Tokens) > 0 || c.ClientCA != ""):
+		return fmt.Errorf("init_config.firehose_path: set firehose_access_key too: the webhook requires bearer_tokens or client_ca, which Firehose cannot send")
+	}
+	return nil
 }
 
 // tokens reads bearer_tokens: a list of tokens, a list of {token,
@@ -147,6 +175,9 @@ func Open(env source.Env) ([]source.Source, error) {
 		return []source.Source{file.NewOnce(env.Plugin, op,
 			audit.Options{MaxEventSize: cfg.MaxEventSize, Cluster: cfg.Cluster}, env.Metrics, env.Log)}, nil
 	}
+	if cfg.FirehosePath != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("init_config.firehose_path needs an http:// or https:// open_params")
+	}
 	switch u.Scheme {
 	case "http", "https":
 		s, err := openWebhook(env, cfg, u)
@@ -169,10 +200,14 @@ func openWebhook(env source.Env, cfg Config, u *url.URL) (*webhook.Server, error
 	if path == "" {
 		path = "/"
 	}
+	if fp := cfg.FirehosePath; fp != "" && (fp == path || fp == path+"/" || fp+"/" == path) {
+		return nil, fmt.Errorf("init_config.firehose_path %q: the webhook is there (open_params); choose another path", fp)
+	}
 	o := webhook.Options{
 		Name: env.Plugin, Path: path, MaxEventSize: cfg.MaxEventSize, MaxBatchSize: cfg.MaxBatchSize,
 		Cluster: cfg.Cluster, Tokens: cfg.Tokens, RequireClientCert: cfg.ClientCA != "",
 		MaxInFlight: cfg.MaxInFlight, Metrics: env.Metrics, Log: env.Log,
+		FirehosePath: cfg.FirehosePath, FirehoseAccessKey: cfg.FirehoseAccessKey,
 	}
 	if env.StateDir != "" {
 		sp, err := spool.Open(filepath.Join(env.StateDir, env.Plugin, "spool"), cfg.SpoolMaxBytes)

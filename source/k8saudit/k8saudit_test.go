@@ -27,6 +27,15 @@ func TestOpenParams(t *testing.T) {
 		{"ftp://x/y", nil, `error: scheme "ftp" is not supported`},
 		{"http://:9765/k8s-audit", map[string]any{"maxEventSize": "big"}, "error: maxEventSize"},
 		{"file:///x", map[string]any{"start_position": "middle"}, "error: start_position"},
+		{"http://127.0.0.1:0/k8s-audit", map[string]any{"firehose_path": "/firehose", "firehose_access_key": "k"}, "*webhook.Server"},
+		{"http://127.0.0.1:0/k8s-audit", map[string]any{"firehose_path": "/firehose"}, "*webhook.Server"},
+		{"http://:9765/k8s-audit", map[string]any{"firehose_access_key": "k"}, "error: firehose_access_key needs firehose_path"},
+		{"http://:9765/k8s-audit", map[string]any{"firehose_path": "firehose"}, "error: must be a URL path"},
+		{"http://:9765/k8s-audit", map[string]any{"firehose_path": "/fire {x}"}, "error: must be a URL path"},
+		{"http://:9765/k8s-audit", map[string]any{"firehose_path": "/firehose", "bearer_tokens": []any{"t"}}, "error: set firehose_access_key too"},
+		{"https://:9765/k8s-audit", map[string]any{"firehose_path": "/firehose", "client_ca": "/ca.pem"}, "error: set firehose_access_key too"},
+		{"http://:9765/k8s-audit", map[string]any{"firehose_path": "/k8s-audit/"}, "error: the webhook is there"},
+		{"file:///var/log/audit.log", map[string]any{"firehose_path": "/firehose"}, "error: firehose_path needs an http"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.params, func(t *testing.T) {

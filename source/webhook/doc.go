@@ -32,4 +32,17 @@
 // The cluster name of the events (the fallback of ka.cluster.name) is the
 // one mapped to the bearer token, else the path suffix (/k8s-audit/prod),
 // else init_config.cluster_name.
+//
+// # Amazon Data Firehose
+//
+// With Options.FirehosePath (init_config firehose_path, a Peregrine
+// extension) the same server, with the same TLS, takes Firehose's HTTP
+// endpoint deliveries of an EKS log group's CloudWatch Logs subscription
+// messages (firehose.go). The access key (X-Amz-Firehose-Access-Key)
+// replaces bearer tokens and client certificates there. Events are
+// spooled (one record per cluster, in the webhook's format) or evaluated
+// under the same contract; their cluster is the log group's
+// (/aws/eks/<cluster>/cluster), else init_config.cluster_name. Answers
+// are Firehose's JSON, with the codes above; control messages and other
+// log streams are acknowledged and dropped, unreadable records skipped.
 package webhook

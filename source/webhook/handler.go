@@ -36,6 +36,7 @@ type Handler struct {
 	clock   *metrics.SourceClock
 	codes   sync.Map      // status code -> prometheus.Counter
 	slots   chan struct{} // one per POST in flight (MaxInFlight)
+	fh      *firehoseMetrics
 }
 
 // DefaultMaxInFlight is how many POSTs a webhook handles at once by
@@ -69,11 +70,27 @@ func New(o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Handler{
+	h := &Handler{
 		o:       o,
 		latency: o.Metrics.WebhookLatency.WithLabelValues(o.Name),
 		slots:   make(chan struct{}, o.MaxInFlight),
 		clock:   o.Metrics.Source(o.Name),
+	}
+	if o.FirehosePath != "" {
+		h.fh = newFirehoseMetrics(h)
+	}
+	return h
+}
+
+// Routes mounts the handler on mux: Path, Path/<cluster>, and the
+// Firehose path when set.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.Handle(h.o.Path, h)
+	if !strings.HasSuffix(h.o.Path, "/") {
+		mux.Handle(h.o.Path+"/", h) // /k8s-audit/<cluster>
+	}
+	if h.o.FirehosePath != "" {
+		mux.Handle(h.o.FirehosePath, h.Firehose())
 	}
 }
 
@@ -104,6 +121,22 @@ func reply(w http.ResponseWriter, code int, msg string) int {
 	return code
 }
 
+// answer is the verdict on a POST, which each path writes in its format.
+type answer struct {
+	code  int
+	msg   string
+	retry bool // Retry-After: the client should come back
+}
+
+var answerOK = answer{code: http.StatusOK, msg: "ok"}
+
+func (h *Handler) replyText(w http.ResponseWriter, a answer) int {
+	if a.retry {
+		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
+	}
+	return reply(w, a.code, a.msg)
+}
+
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -115,33 +148,40 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peregrine"`)
 		return reply(w, http.StatusUnauthorized, "unauthorized")
 	}
+	return h.replyText(w, h.post(r, func(p source.Pipeline, body []byte) answer {
+		cluster := h.o.cluster(r, tokCluster)
+		events, bad := h.decode(body, cluster, true)
+		if bad != "" {
+			return answer{code: http.StatusBadRequest, msg: "bad request: " + bad}
+		}
+		if h.o.Spool != nil {
+			return h.appendSpool(cluster, body)
+		}
+		return h.evaluate(r.Context(), p, events)
+	}))
+}
+
+// post does what every POST shares once authenticated: the in-flight
+// bound, waiting for the pipeline, reading the body; handle takes it from
+// there (the body's buffer is reused once it returns).
+func (h *Handler) post(r *http.Request, handle func(p source.Pipeline, body []byte) answer) answer {
 	select {
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
 	default:
-		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
-		return reply(w, http.StatusTooManyRequests, "too many requests in flight")
+		return answer{http.StatusTooManyRequests, "too many requests in flight", true}
 	}
 	ref := h.pipe.Load()
 	if ref == nil {
 		// Retry-After makes the apiserver retry (SuggestsClientDelay).
-		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
-		return reply(w, http.StatusServiceUnavailable, "not ready")
+		return answer{http.StatusServiceUnavailable, "not ready", true}
 	}
 	bp, code, msg := h.readBody(r)
 	if code != 0 {
-		return reply(w, code, msg)
+		return answer{code: code, msg: msg}
 	}
 	defer h.putBuf(bp)
-	cluster := h.o.cluster(r, tokCluster)
-	events, bad := h.decode(*bp, cluster, true)
-	if bad != "" {
-		return reply(w, http.StatusBadRequest, "bad request: "+bad)
-	}
-	if h.o.Spool != nil {
-		return h.spool(w, cluster, *bp)
-	}
-	return h.evaluate(w, r.Context(), ref.p, events)
+	return handle(ref.p, *bp)
 }
 
 // readBody reads the (possibly gzip-compressed) body into a pooled
@@ -248,23 +288,22 @@ func (h *Handler) skip(reason string, n int) {
 // evaluate submits the events and answers once they were evaluated and
 // their alerts queued (no spool: the alerts still in the queues are lost
 // if the process dies now; DAEMON.md states that window).
-func (h *Handler) evaluate(w http.ResponseWriter, ctx context.Context, p source.Pipeline, events []*audit.Event) int {
+func (h *Handler) evaluate(ctx context.Context, p source.Pipeline, events []*audit.Event) answer {
 	if len(events) == 0 {
-		return reply(w, http.StatusOK, "ok")
+		return answerOK
 	}
 	b := source.NewBatch(h.o.Name, events)
 	queued := make(chan struct{})
 	b.Queued = func() { close(queued) }
 	if err := p.Submit(ctx, b); err != nil {
-		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
-		return reply(w, http.StatusServiceUnavailable, "shutting down")
+		return answer{http.StatusServiceUnavailable, "shutting down", true}
 	}
 	<-queued
-	return reply(w, http.StatusOK, "ok")
+	return answerOK
 }
 
-// spool makes the body durable and answers; the Run loop evaluates it.
-func (h *Handler) spool(w http.ResponseWriter, cluster string, body []byte) int {
+// appendSpool makes a body durable; the Run loop evaluates it.
+func (h *Handler) appendSpool(cluster string, body []byte) answer {
 	var head [2]byte
 	binary.LittleEndian.PutUint16(head[:], uint16(len(cluster)))
 	err := h.o.Spool.Append(head[:], []byte(cluster), body)
@@ -273,14 +312,13 @@ func (h *Handler) spool(w http.ResponseWriter, cluster string, body []byte) int 
 	case errors.Is(err, spool.ErrFull):
 		// 429 with Retry-After: the apiserver's webhook backend retries
 		// both (IsTooManyRequests, SuggestsClientDelay).
-		w.Header().Set("Retry-After", strconv.Itoa(h.o.RetryAfter))
-		return reply(w, http.StatusTooManyRequests, "spool full")
+		return answer{http.StatusTooManyRequests, "spool full", true}
 	case err != nil:
 		h.o.Log.Error("spool write failed", "source", h.o.Name, "err", err)
 		// 500 is retried by the apiserver (IsInternalError).
-		return reply(w, http.StatusInternalServerError, "spool write failed")
+		return answer{code: http.StatusInternalServerError, msg: "spool write failed"}
 	}
-	return reply(w, http.StatusOK, "ok")
+	return answerOK
 }
 
 // Run gives the handler its pipeline and, with a spool, feeds the

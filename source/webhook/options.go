@@ -38,6 +38,15 @@ type Options struct {
 	// beyond it the answer is 429 with Retry-After. Each holds its body in
 	// memory, so without a bound a flood of POSTs exhausts memory.
 	MaxInFlight int
+	// FirehosePath, when set, serves Amazon Data Firehose's HTTP endpoint
+	// deliveries of CloudWatch Logs subscription messages there too
+	// (init_config firehose_path; see firehose.go).
+	FirehosePath string
+	// FirehoseAccessKey, when set, must be every Firehose request's
+	// X-Amz-Firehose-Access-Key (init_config firehose_access_key), else
+	// 401. Bearer tokens and client certificates do not apply there:
+	// Firehose sends neither.
+	FirehoseAccessKey string
 
 	Metrics *metrics.Metrics
 	Log     *slog.Logger

@@ -29,11 +29,7 @@ type Server struct {
 // NewServer serves h at addr (host:port), over TLS when tc is set.
 func NewServer(addr string, h *Handler, tc *tls.Config) *Server {
 	mux := http.NewServeMux()
-	path := h.o.Path
-	mux.Handle(path, h)
-	if !strings.HasSuffix(path, "/") {
-		mux.Handle(path+"/", h) // /k8s-audit/<cluster>
-	}
+	h.Routes(mux)
 	return &Server{h: h, addr: addr, tls: tc, srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -66,6 +62,14 @@ func (s *Server) URL() string {
 		scheme = "https"
 	}
 	return scheme + "://" + s.Addr().String() + s.h.o.Path
+}
+
+// FirehoseURL is the Firehose path's URL (after Listen), "" without one.
+func (s *Server) FirehoseURL() string {
+	if s.h.o.FirehosePath == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.URL(), s.h.o.Path) + s.h.o.FirehosePath
 }
 
 // Name implements source.Source.
