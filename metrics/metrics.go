@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -101,4 +102,20 @@ func (m *Metrics) clocks() []*SourceClock {
 		out = append(out, c)
 	}
 	return out
+}
+
+// Register registers c on r, or returns the collector already registered
+// under its name: several sources of one kind, or a source restarted in
+// tests, share their collectors. Any other clash is a programming error.
+func Register[C prometheus.Collector](r *prometheus.Registry, c C) C {
+	if err := r.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if old, ok := are.ExistingCollector.(C); ok {
+				return old
+			}
+		}
+		panic(err)
+	}
+	return c
 }

@@ -1,8 +1,6 @@
 package eks
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/metrics"
@@ -21,10 +19,10 @@ type sourceMetrics struct {
 func newSourceMetrics(m *metrics.Metrics, name string) *sourceMetrics {
 	r := m.Registry
 	c := func(n, help string) prometheus.Counter {
-		return register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: help}, []string{"source"})).WithLabelValues(name)
+		return metrics.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: help}, []string{"source"})).WithLabelValues(name)
 	}
 	g := func(n, help string) prometheus.Gauge {
-		return register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: n, Help: help}, []string{"source"})).WithLabelValues(name)
+		return metrics.Register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: n, Help: help}, []string{"source"})).WithLabelValues(name)
 	}
 	return &sourceMetrics{
 		calls:     c("peregrine_cloudwatch_api_calls_total", "CloudWatch Logs FilterLogEvents requests made (each retry counts)."),
@@ -35,26 +33,11 @@ func newSourceMetrics(m *metrics.Metrics, name string) *sourceMetrics {
 			"Log events ingested later after their timestamp than the overlap window: events this late can be missed; raise init_config.overlap."),
 		recovered: c("peregrine_cloudwatch_recovered_events_total",
 			"Log events older than the newest one already read, found by re-reading the overlap (upstream's plugin loses these)."),
-		errors: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: metrics.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peregrine_cloudwatch_api_errors_total",
 			Help: "FilterLogEvents failures other than throttling, by kind (transient: network and 5xx; other: refused, e.g. access denied or no such log group), all retried.",
 		}, []string{"source", "kind"})).MustCurryWith(prometheus.Labels{"source": name}),
 		readLag: g("peregrine_cloudwatch_read_lag_seconds", "Now minus the CloudWatch timestamp of the newest log event read, after each poll."),
 		ids:     g("peregrine_cloudwatch_window_ids", "Event ids held to recognise re-reads (about 100 bytes each)."),
 	}
-}
-
-// register registers c on r, or returns the collector already registered
-// under its name (several sources, or a restart in tests, share it).
-func register[C prometheus.Collector](r *prometheus.Registry, c C) C {
-	if err := r.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		panic(err)
-	}
-	return c
 }

@@ -1,8 +1,6 @@
 package gke
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/metrics"
@@ -23,9 +21,9 @@ type sourceMetrics struct {
 func newSourceMetrics(m *metrics.Metrics, name string) *sourceMetrics {
 	r := m.Registry
 	c := func(n, help string, labels ...string) *prometheus.CounterVec {
-		return register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: help}, append([]string{"source"}, labels...)))
+		return metrics.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: n, Help: help}, append([]string{"source"}, labels...)))
 	}
-	lat := register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	lat := metrics.Register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "peregrine_gke_ack_latency_seconds",
 		Help:    "Time from a Pub/Sub message's receipt to its ack: conversion, evaluation and delivery of its alerts.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
@@ -40,19 +38,4 @@ func newSourceMetrics(m *metrics.Metrics, name string) *sourceMetrics {
 		metadata:    c("peregrine_gke_metadata_fetches_total", "Cluster metadata requests to the GKE API, by result (ok, error, denied).", "result").MustCurryWith(prometheus.Labels{"source": name}),
 		ackLatency:  lat.WithLabelValues(name),
 	}
-}
-
-// register registers c, or returns the collector already registered
-// under its name.
-func register[C prometheus.Collector](r *prometheus.Registry, c C) C {
-	if err := r.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		panic(err) // a name clash with another metric: a programming error
-	}
-	return c
 }

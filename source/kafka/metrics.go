@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,30 +21,19 @@ type kafkaMetrics struct {
 // ones another Kafka source of the same daemon registered.
 func newKafkaMetrics(m *metrics.Metrics) *kafkaMetrics {
 	return &kafkaMetrics{
-		lag: register(m, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		lag: metrics.Register(m.Registry, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "peregrine_kafka_consumer_lag",
 			Help: "Records of a partition this instance owns that are past its committed position (high watermark minus committed offset).",
 		}, []string{"source", "topic", "partition"})),
-		commits: register(m, prometheus.NewCounterVec(prometheus.CounterOpts{
+		commits: metrics.Register(m.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peregrine_kafka_commits_total",
 			Help: "Offset commits of delivered positions, by result (ok, failed).",
 		}, []string{"source", "result"})),
-		partitions: register(m, prometheus.NewCounterVec(prometheus.CounterOpts{
+		partitions: metrics.Register(m.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peregrine_kafka_partition_events_total",
 			Help: "Partitions assigned to, revoked from (handed over after a commit) or lost by this instance.",
 		}, []string{"source", "event"})),
 	}
-}
-
-func register[C prometheus.Collector](m *metrics.Metrics, c C) C {
-	if err := m.Registry.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			return are.ExistingCollector.(C)
-		}
-		panic(err) // a name clash within Peregrine: a bug
-	}
-	return c
 }
 
 func itoa(part int32) string { return strconv.Itoa(int(part)) }

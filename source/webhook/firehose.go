@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
@@ -40,29 +41,14 @@ type firehoseMetrics struct {
 func newFirehoseMetrics(h *Handler) *firehoseMetrics {
 	r, name := h.o.Metrics.Registry, prometheus.Labels{"source": h.o.Name}
 	return &firehoseMetrics{
-		requests: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: metrics.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peregrine_firehose_requests_total", Help: "Firehose HTTP endpoint deliveries answered, by status code.",
 		}, []string{"source", "code"})).MustCurryWith(name),
-		records: register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+		records: metrics.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peregrine_firehose_records_total",
 			Help: "Firehose records by kind: data (audit log events), control (CloudWatch Logs health checks, dropped), other (other log streams, dropped), malformed (skipped).",
 		}, []string{"source", "kind"})).MustCurryWith(name),
 	}
-}
-
-// register registers c, or returns the collector already registered under
-// its name (several webhooks share it).
-func register[C prometheus.Collector](r *prometheus.Registry, c C) C {
-	if err := r.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 // Firehose is the handler of Options.FirehosePath.
