@@ -36,12 +36,12 @@ type Replay struct {
 	AllocBytesPer  float64 `json:"alloc_bytes_per_event"`
 	// Allocations of the events that raised no alert, from a separate,
 	// untimed pass that counts each event's own (one-core runs only).
-	Quiet *QuietAllocs `json:"quiet_allocs,omitempty"`
-	GCCycles       uint32  `json:"gc_cycles"`
-	PeakRSSBytes   int64   `json:"peak_rss_bytes"`
-	Alerts         uint64  `json:"alerts"`
-	AlertBytes     uint64  `json:"alert_bytes"` // the alerts encoded as JSON lines
-	Problems       uint64  `json:"problems"`    // inputs the decoder skipped
+	Quiet        *QuietAllocs `json:"quiet_allocs,omitempty"`
+	GCCycles     uint32       `json:"gc_cycles"`
+	PeakRSSBytes int64        `json:"peak_rss_bytes"`
+	Alerts       uint64       `json:"alerts"`
+	AlertBytes   uint64       `json:"alert_bytes"` // the alerts encoded as JSON lines
+	Problems     uint64       `json:"problems"`    // inputs the decoder skipped
 
 	AlertsByRule map[string]uint64 `json:"alerts_by_rule,omitempty"`
 }
