@@ -35,7 +35,7 @@ type Replay struct {
 	AllocsPerEvent float64 `json:"allocs_per_event"`
 	AllocBytesPer  float64 `json:"alloc_bytes_per_event"`
 	// Allocations of the events that raised no alert, from a separate,
-	// untimed pass that counts each event's own (one-core runs only).
+	// untimed pass that evaluates only those (one-core runs only).
 	Quiet        *QuietAllocs `json:"quiet_allocs,omitempty"`
 	GCCycles     uint32       `json:"gc_cycles"`
 	PeakRSSBytes int64        `json:"peak_rss_bytes"`
