@@ -125,6 +125,7 @@ func measureReplay(t task) (*result, error) {
 		return nil
 	}
 	sum := replay.NewSummary()
+	defer replay.TuneGC()() // as `peregrine replay` runs
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -65,17 +64,8 @@ rules, are used; -r '<default>' names the embedded rules, so that
 	return c
 }
 
-// replayGCPercent trades memory for speed in replay: the garbage collector
-// is the second core's main load when events stream through, and running
-// it four times less often makes replay about 10% faster on one core and
-// lets two workers scale further, for about 40 MB more heap. The daemon
-// keeps Go's default (its RSS target is tighter). GOGC still wins.
-const replayGCPercent = 400
-
 func (f *replayFlags) run(paths []string) error {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(replayGCPercent)
-	}
+	defer replay.TuneGC()()
 	ropts := audit.Options{MaxEventSize: f.maxEventSize, Cluster: f.cluster}
 	if err := formatOptions(f.format, &ropts); err != nil {
 		return &exitError{code: exitUsage, err: err}
