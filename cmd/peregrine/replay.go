@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func (f *replayFlags) run(paths []string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	err = f.evaluate(l, run)
+	err = f.evaluate(l, run, slices.Contains(paths, "-"))
 	if perr := stopProfiles(); err == nil && perr != nil {
 		err = perr
 	}
@@ -134,7 +135,9 @@ func (f *replayFlags) run(paths []string) error {
 
 // evaluate runs the replay, writing alerts to standard output as the
 // configuration says.
-func (f *replayFlags) evaluate(l *loaded, run func(emit func(*engine.Alert) error) error) error {
+// With stdin among the inputs (a pipe from `tail -f`, say), each alert is
+// written at once rather than when the buffer fills.
+func (f *replayFlags) evaluate(l *loaded, run func(emit func(*engine.Alert) error) error, live bool) error {
 	enc := l.outputFormat(f.json)
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	var buf []byte
@@ -143,8 +146,10 @@ func (f *replayFlags) evaluate(l *loaded, run func(emit func(*engine.Alert) erro
 			return nil
 		}
 		buf = enc.Append(buf[:0], a)
-		_, err := out.Write(buf)
-		return err
+		if _, err := out.Write(buf); err != nil || !live {
+			return err
+		}
+		return out.Flush()
 	}
 	err := run(emit)
 	if ferr := out.Flush(); err == nil {
