@@ -595,7 +595,7 @@ func evtCases() []fieldCase {
 }
 
 func allCases() []fieldCase {
-	cases := kaCases()
+	cases := append(kaCases(), csrCases()...)
 	for _, l := range containerLists {
 		cases = append(cases, containerCases(l.key)...)
 	}
@@ -687,7 +687,7 @@ func wantNames() []string {
 		ka.req.role.rules.verbs ka.req.role.rules.resources ka.req.service.type ka.req.service.ports
 		ka.req.pod.volumes.hostpath ka.req.volume.hostpath ka.req.pod.volumes.flexvolume_driver
 		ka.req.pod.volumes.volume_type ka.resp.name ka.response.code ka.response.reason ka.useragent
-		ka.sourceips ka.cluster.name ka.req ka.resp
+		ka.sourceips ka.cluster.name ka.req ka.resp ka.req.csr.subject.cn ka.req.csr.subject.o
 		json.value jevt.value json.obj jevt.obj json.rawtime jevt.rawtime
 		evt.num evt.time evt.time.s evt.time.iso8601 evt.datetime evt.datetime.s
 		evt.rawtime evt.rawtime.s evt.rawtime.ns evt.reltime evt.reltime.s evt.reltime.ns

@@ -225,6 +225,8 @@ func podContainerFields() []*Field {
 var extensionFields = []*Field{
 	{Name: "ka.req", Extension: true, Doc: "The whole request object, as compact JSON.", Extract: objectJSON("requestObject")},
 	{Name: "ka.resp", Extension: true, Doc: "The whole response object, as compact JSON.", Extract: objectJSON("responseObject")},
+	{Name: "ka.req.csr.subject.cn", Extension: true, Doc: "Subject common name (the user name it would authenticate as) of the PKCS#10 request in spec.request of a certificatesigningrequests request object; no value when the request is absent or does not parse.", Extract: csrSubjectCN},
+	{Name: "ka.req.csr.subject.o", Extension: true, List: true, Doc: "Subject organizations (the groups it would authenticate with) of the PKCS#10 request in spec.request of a certificatesigningrequests request object; no value when the request is absent or does not parse.", Extract: csrSubjectO},
 }
 
 // jsonFields are the json plugin's fields, which read any JSON event, and

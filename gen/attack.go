@@ -1,9 +1,6 @@
 package gen
 
-import (
-	"encoding/base64"
-	"sort"
-)
+import "sort"
 
 // attackKind is one kind of attack: a name (the annotation value) and a
 // function that writes one event of it.
@@ -97,9 +94,7 @@ var attackKinds = []attackKind{
 		g.webhookConfig(g.attacker(), pick(g.r, []*resource{rMWCs, rVWCs}), "delete", pick(g.r, []string{"gatekeeper-validating-webhook-configuration", "kyverno-resource-validating-webhook-cfg"}))
 	}},
 	{"csr-system-masters", csrMasters},
-	{"csr-approve-system-masters", func(g *Generator) {
-		g.csrApprove(g.attacker(), "admin-"+suffix(g.r.u64(), 5), "kubernetes.io/kube-apiserver-client", "KubectlApprove")
-	}},
+	{"csr-approve-system-masters", csrApproveMasters},
 	{"events-delete", func(g *Generator) {
 		ns := pick(g.r, appNamespaces)
 		if g.r.chance(0.5) {
@@ -349,27 +344,19 @@ func (g *Generator) attackConfigMap(data string) {
 }
 
 // csrMasters asks for a client certificate whose subject is in
-// system:masters; the placeholder request says so in its text.
+// system:masters.
 func csrMasters(g *Generator) {
 	name := "admin-" + suffix(g.r.u64(), 5)
 	who := g.attacker()
-	g.csrCreate(who, name, "kubernetes.io/kube-apiserver-client", who.name, "oidc:contractors")
-	pem := "-----BEGIN CERTIFICATE REQUEST-----\nplaceholder subject: CN=" + name + ", O=system:masters\n-----END CERTIFICATE REQUEST-----\n"
-	enc := base64.StdEncoding.EncodeToString([]byte(pem))
-	const old = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KcGxhY2Vob2xkZXIKLS0tLS1FTkQgQ0VSVElGSUNBVEUgUkVRVUVTVC0tLS0tCg=="
-	g.e.req = replaceOnce(g.e.req, old, enc)
-	g.e.resp = replaceOnce(append([]byte(nil), g.e.resp...), old, enc)
+	g.csrCreate(who, name, "kubernetes.io/kube-apiserver-client", who.name, "oidc:contractors", csrRequest(name, "system:masters"))
 }
 
-func replaceOnce(b []byte, old, repl string) []byte {
-	for i := 0; i+len(old) <= len(b); i++ {
-		if string(b[i:i+len(old)]) == old {
-			out := append([]byte(nil), b[:i]...)
-			out = append(out, repl...)
-			return append(out, b[i+len(old):]...)
-		}
-	}
-	return b
+// csrApproveMasters approves such a request with kubectl.
+func csrApproveMasters(g *Generator) {
+	name := "admin-" + suffix(g.r.u64(), 5)
+	who := g.attacker()
+	g.csrApprove(who, name, "KubectlApprove", csrObject{signer: "kubernetes.io/kube-apiserver-client",
+		username: who.name, group: "oidc:contractors", request: csrRequest(name, "system:masters")})
 }
 
 func (g *Generator) namespaceWrite(verb string) {

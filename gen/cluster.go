@@ -86,6 +86,7 @@ type node struct {
 	name, ip, uid string
 	kubelet       *actor
 	proxy         *actor
+	csrRequest    string // the kubelet's CSR, see csr
 }
 
 // app is a workload: a Deployment, StatefulSet or DaemonSet and its pods.

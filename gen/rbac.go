@@ -182,45 +182,55 @@ func (g *Generator) appendWebhook(dst []byte, r *resource, m *meta, svc string, 
 	return append(dst, "}]}"...)
 }
 
-// csrCreate is a certificate signing request. The request is a placeholder
-// for a PEM-encoded CSR (base64), which rules cannot read anyway; the
-// identity it asks for shows in the object's name, username and groups.
-func (g *Generator) csrCreate(who *actor, name, signer, username, group string) {
+// csrCreate is a certificate signing request by username in group; request
+// (see csrRequest) holds the identity it asks for.
+func (g *Generator) csrCreate(who *actor, name, signer, username, group, request string) {
 	g.requestResponse("create", who, rCSRs, "", name, "", 201)
 	m := &meta{name: name, uid: string(appendUUID(nil, g.r)), created: g.now / 1e6,
 		manager: managerOf(who), operation: "Update", apiVersion: "certificates.k8s.io/v1", fields: `{"f:spec":{"f:request":{},"f:signerName":{},"f:usages":{}}}`}
-	req := g.appendCSR(g.buf.req[:0], m, signer, username, group, "", false)
-	resp := g.appendCSR(g.buf.resp[:0], m, signer, username, group, "", true)
+	c := csrObject{signer: signer, username: username, group: group, request: request}
+	req := g.appendCSR(g.buf.req[:0], m, &c, false)
+	resp := g.appendCSR(g.buf.resp[:0], m, &c, true)
 	g.setBodies(req, resp)
 }
 
-// csrApprove is an approval: an update of the approval subresource.
-func (g *Generator) csrApprove(who *actor, name, signer, reason string) {
+// csrApprove is an approval as kubectl and the controller send it: an
+// update of the approval subresource with the whole object, request included.
+func (g *Generator) csrApprove(who *actor, name, reason string, c csrObject) {
 	g.requestResponse("update", who, rCSRs, "", name, "approval", 200)
 	m := &meta{name: name, uid: string(appendUUID(nil, g.r)), created: g.now/1e6 - 2,
 		manager: managerOf(who), operation: "Update", apiVersion: "certificates.k8s.io/v1", fields: `{"f:status":{"f:conditions":{}}}`}
-	req := g.appendCSR(g.buf.req[:0], m, signer, "system:node:"+g.node().name, "system:nodes", reason, false)
-	resp := g.appendCSR(g.buf.resp[:0], m, signer, "system:node:"+g.node().name, "system:nodes", reason, true)
+	c.approved = reason
+	req := g.appendCSR(g.buf.req[:0], m, &c, false)
+	resp := g.appendCSR(g.buf.resp[:0], m, &c, true)
 	g.setBodies(req, resp)
 }
 
-func (g *Generator) appendCSR(dst []byte, m *meta, signer, username, group, approved string, full bool) []byte {
+// csrObject is what a CSR object says: who asked (username, group), with
+// which signer, the request, and the approval reason once approved.
+type csrObject struct {
+	signer, username, group, request, approved string
+}
+
+func (g *Generator) appendCSR(dst []byte, m *meta, c *csrObject, full bool) []byte {
 	dst = appendHead(dst, rCSRs)
 	dst = g.appendMeta(dst, m, full)
-	dst = append(dst, `,"spec":{"request":"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KcGxhY2Vob2xkZXIKLS0tLS1FTkQgQ0VSVElGSUNBVEUgUkVRVUVTVC0tLS0tCg==","signerName":"`...)
-	dst = append(dst, signer...)
+	dst = append(dst, `,"spec":{"request":"`...)
+	dst = append(dst, c.request...)
+	dst = append(dst, `","signerName":"`...)
+	dst = append(dst, c.signer...)
 	dst = append(dst, `","usages":["digital signature","client auth"]`...)
 	if full {
 		dst = append(dst, `,"username":"`...)
-		dst = append(dst, escape(username)...)
+		dst = append(dst, escape(c.username)...)
 		dst = append(dst, `","groups":["`...)
-		dst = append(dst, group...)
+		dst = append(dst, c.group...)
 		dst = append(dst, `","system:authenticated"]`...)
 	}
 	dst = append(dst, '}')
-	if approved != "" {
+	if c.approved != "" {
 		dst = append(dst, `,"status":{"conditions":[{"type":"Approved","status":"True","reason":"`...)
-		dst = append(dst, approved...)
+		dst = append(dst, c.approved...)
 		dst = append(dst, `","message":"This CSR was approved.","lastUpdateTime":"`...)
 		dst = g.objClk.appendSec(dst, g.now/1e6)
 		dst = append(dst, `","lastTransitionTime":"`...)

@@ -30,10 +30,12 @@ var writeBehaviors = []behavior{
 	}},
 	{0.2, func(g *Generator) {
 		n := g.node()
-		g.csrCreate(n.kubelet, "csr-"+suffix(g.r.u64(), 5), "kubernetes.io/kubelet-serving", "system:node:"+n.name, "system:nodes")
+		g.csrCreate(n.kubelet, "csr-"+suffix(g.r.u64(), 5), "kubernetes.io/kubelet-serving", "system:node:"+n.name, "system:nodes", n.csr())
 	}},
 	{0.2, func(g *Generator) {
-		g.csrApprove(g.c.ctrl["certificate-controller"], "csr-"+suffix(g.r.u64(), 5), "kubernetes.io/kube-apiserver-client-kubelet", "AutoApproved")
+		n := g.node()
+		g.csrApprove(g.c.ctrl["certificate-controller"], "csr-"+suffix(g.r.u64(), 5), "AutoApproved", csrObject{
+			signer: "kubernetes.io/kube-apiserver-client-kubelet", username: "system:node:" + n.name, group: "system:nodes", request: n.csr()})
 	}},
 }
 
