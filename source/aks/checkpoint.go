@@ -12,6 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/peregrine-sec/peregrine/source"
 )
 
 // Checkpoints are written by the SDK's BlobStore, in the layout every
@@ -34,18 +36,11 @@ func (s *Source) blobName(dir, pid string) string {
 // forgets sessions that have nothing left to write.
 func (s *Source) writeLoop(ctx context.Context) {
 	defer s.loops.Done()
-	t := time.NewTicker(s.cfg.CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.flushAll(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("writing checkpoints failed; retrying", "err", err)
-			}
+	source.Every(ctx, s.cfg.CheckpointInterval, func() {
+		if err := s.flushAll(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("writing checkpoints failed; retrying", "err", err)
 		}
-	}
+	})
 }
 
 // flushAll writes the checkpoint of every session with a newly delivered

@@ -313,18 +313,11 @@ func (s *Source) saveLoop(ctx context.Context, done chan struct{}) {
 	if s.o.Checkpoint == "" {
 		return
 	}
-	t := time.NewTicker(s.o.SaveEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.save(); err != nil {
-				s.o.Log.Error("saving the CloudWatch position failed", "source", s.o.Name, "err", err)
-			}
+	source.Every(ctx, s.o.SaveEvery, func() {
+		if err := s.save(); err != nil {
+			s.o.Log.Error("saving the CloudWatch position failed", "source", s.o.Name, "err", err)
 		}
-	}
+	})
 }
 
 // save writes the committed position when it changed.

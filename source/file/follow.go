@@ -137,18 +137,11 @@ func (fl *Follower) Run(ctx context.Context, p source.Pipeline) error {
 }
 
 func (fl *Follower) saveLoop(ctx context.Context) {
-	t := time.NewTicker(fl.o.SaveEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := fl.save(); err != nil {
-				fl.o.Log.Error("saving the file position failed", "source", fl.o.Name, "err", err)
-			}
+	source.Every(ctx, fl.o.SaveEvery, func() {
+		if err := fl.save(); err != nil {
+			fl.o.Log.Error("saving the file position failed", "source", fl.o.Name, "err", err)
 		}
-	}
+	})
 }
 
 // start opens the file where the checkpoint says, or at its end (start).

@@ -254,20 +254,13 @@ func (s *Source) partition(topic string, part int32, first, hw int64) *partition
 // commitLoop commits delivered positions every commit_interval until ctx
 // ends; Close commits the rest.
 func (s *Source) commitLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.CommitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			cctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
-			if err := s.commit(cctx, nil); err != nil && ctx.Err() == nil {
-				s.warn.log(s.log, "kafka offset commit failed; retrying", "source", s.name, "err", err)
-			}
-			cancel()
+	source.Every(ctx, s.cfg.CommitInterval, func() {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
+		defer cancel()
+		if err := s.commit(cctx, nil); err != nil && ctx.Err() == nil {
+			s.warn.log(s.log, "kafka offset commit failed; retrying", "source", s.name, "err", err)
 		}
-	}
+	})
 }
 
 // commit commits the delivered positions of the owned partitions (of
