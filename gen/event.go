@@ -55,12 +55,8 @@ func (g *Generator) notFound() {
 	s = append(s, e.res.plural...)
 	s = append(s, ` \"`...)
 	s = append(s, e.name...)
-	s = append(s, `\" not found","reason":"NotFound","details":{"name":"`...)
-	s = append(s, e.name...)
-	s = append(s, `","kind":"`...)
-	s = append(s, e.res.plural...)
-	s = append(s, `"},"code":404}`...)
-	g.buf.status, e.status, e.code = s, s, 404
+	s = append(s, `\" not found`...)
+	g.failure(s, "NotFound", 404)
 }
 
 // conflict makes an update fail on a stale resourceVersion, as lease and
@@ -75,12 +71,24 @@ func (g *Generator) conflict() {
 	}
 	s = append(s, ` \"`...)
 	s = append(s, e.name...)
-	s = append(s, `\": the object has been modified; please apply your changes to the latest version and try again","reason":"Conflict","details":{"name":"`...)
+	s = append(s, `\": the object has been modified; please apply your changes to the latest version and try again`...)
+	g.failure(s, "Conflict", 409)
+}
+
+// failure ends a failure Status about the event's object, whose message s
+// holds so far, and makes it the response.
+func (g *Generator) failure(s []byte, reason string, code int) {
+	e := &g.e
+	s = append(s, `","reason":"`...)
+	s = append(s, reason...)
+	s = append(s, `","details":{"name":"`...)
 	s = append(s, e.name...)
 	s = append(s, `","kind":"`...)
 	s = append(s, e.res.plural...)
-	s = append(s, `"},"code":409}`...)
-	g.buf.status, e.status, e.code = s, s, 409
+	s = append(s, `"},"code":`...)
+	s = strconv.AppendInt(s, int64(code), 10)
+	s = append(s, '}')
+	g.buf.status, e.status, e.code = s, s, code
 }
 
 // forbidden makes the request denied by RBAC.
