@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -244,6 +245,9 @@ func (e *env) checkpoints() map[string]int64 {
 	store, _ := checkpoints.NewBlobStore(cc, nil)
 	props, _ := azeventhubs.ParseConnectionString(e.ehConn)
 	list, err := store.ListCheckpoints(context.Background(), props.FullyQualifiedNamespace, e.hub, azeventhubs.DefaultConsumerGroup, nil)
+	if bloberror.HasCode(err, bloberror.ContainerNotFound) {
+		return nil // the source has not created it yet
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}

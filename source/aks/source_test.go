@@ -231,6 +231,12 @@ func TestDeadConnection(t *testing.T) {
 	if err := r.s.Health(); err != nil {
 		t.Fatalf("unhealthy at start: %v", err)
 	}
+	// Delivery is at least once: cut before event 1's checkpoint is
+	// written and it is read again, counted as a repeat.
+	waitFor(t, 10*time.Second, "event 1's checkpoint", func() bool {
+		_, ok := e.checkpoints()["0"]
+		return ok
+	})
 
 	proxy.Cut()
 	waitFor(t, 30*time.Second, "unhealthy", func() bool { return r.s.Health() != nil })

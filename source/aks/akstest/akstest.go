@@ -327,11 +327,25 @@ func (f *Fake) call(t testing.TB, method, path string, body []byte, out any) {
 }
 
 // Hub creates a hub with partitions 0..n-1 and returns its name, made
-// from the test's name so that tests do not share hubs.
+// from the test's name so that tests do not share hubs, and numbered
+// when the test runs again in the same process (go test -count).
 func (f *Fake) Hub(t testing.TB, n int) string {
 	t.Helper()
-	return f.HubNamed(t, strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")), n)
+	name := strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-"))
+	hubRuns.Lock()
+	hubRuns.n[name]++
+	if k := hubRuns.n[name]; k > 1 {
+		name += "-" + strconv.Itoa(k)
+	}
+	hubRuns.Unlock()
+	return f.HubNamed(t, name, n)
 }
+
+// hubRuns counts the hubs made for each test name.
+var hubRuns = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
 
 // HubNamed creates a hub of that name with partitions 0..n-1.
 func (f *Fake) HubNamed(t testing.TB, name string, n int) string {
