@@ -52,6 +52,9 @@ type Daemon struct {
 	web     *webServer
 	reload  sync.Mutex
 	watch   []string
+	// sourced is what the running sources were built from
+	// (sourceSettings); a reload that changes it says a restart is needed.
+	sourced string
 
 	state   sync.Mutex
 	failed  map[string]error // sources whose Run returned an error
@@ -93,7 +96,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	d := &Daemon{o: o, log: o.Log, m: metrics.New(), failed: map[string]error{}, watch: l.Watch}
+	d := &Daemon{o: o, log: o.Log, m: metrics.New(), failed: map[string]error{}, watch: l.Watch, sourced: sourceSettings(l.Config)}
 	g, err := newGeneration(l, d.m, d.log, o.Stdout)
 	if err != nil {
 		return err
@@ -332,6 +335,9 @@ func (d *Daemon) Reload(why string) bool {
 			}()
 			d.m.Reloads.WithLabelValues("ok").Inc()
 			d.log.Info("reloaded", "rules", len(l.Engine.Rules()))
+			if sourceSettings(l.Config) != d.sourced {
+				d.log.Warn("the sources' settings (plugins, webserver, state_dir) changed; they take effect at the next restart, the running sources keep the old ones")
+			}
 			return true
 		}
 	}
@@ -339,6 +345,12 @@ func (d *Daemon) Reload(why string) bool {
 	d.log.Error("reload failed; the previous rules and outputs keep running", "err", err)
 	d.pipe.Current().Router.Reopen() // SIGHUP still reopens files for logrotate
 	return false
+}
+
+// sourceSettings is the part of the configuration the sources and the
+// webserver are built from, as text to compare (fmt prints maps sorted).
+func sourceSettings(cfg *config.Config) string {
+	return fmt.Sprintf("%v|%+v|%+v|%q", len(cfg.Plugins) == 0, cfg.Loaded(), cfg.Daemon.Webserver, cfg.Daemon.Peregrine.StateDir)
 }
 
 func (d *Daemon) watched() []string {

@@ -18,6 +18,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/daemon"
 	"github.com/peregrine-sec/peregrine/engine"
+	"github.com/peregrine-sec/peregrine/internal/syncbuf"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/rules"
 	"github.com/peregrine-sec/peregrine/source"
@@ -64,6 +65,7 @@ func testEngine(t *testing.T) *engine.Engine {
 type running struct {
 	d      *daemon.Daemon
 	alerts string
+	config string // the falco.yaml it loads
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -91,7 +93,7 @@ func run(t *testing.T, yaml string, fail *atomic.Bool, opts ...func(*daemon.Opti
 		f.JSON = cfg.JSONOutput
 		return &daemon.Loaded{Config: cfg, Engine: eng, Format: f}, nil
 	}
-	r := &running{alerts: alerts, done: make(chan error, 1)}
+	r := &running{alerts: alerts, config: cfgPath, done: make(chan error, 1)}
 	ready := make(chan *daemon.Daemon, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -248,6 +250,36 @@ func TestReloadKeepsOldRules(t *testing.T) {
 	got := waitCount(t, r.alerts, "Privileged container in a pod\"", 2)
 	if strings.Count(got, "Privileged container in a pod\"") != 2 {
 		t.Fatalf("want two alerts across the reload:\n%s", got)
+	}
+}
+
+// TestReloadSaysSourcesNeedRestart: a reload applies rules and outputs;
+// when the sources' settings changed too, it says they wait for a restart.
+func TestReloadSaysSourcesNeedRestart(t *testing.T) {
+	logs := &syncbuf.Buffer{}
+	r := run(t, base+"watch_config_files: false\n", nil, func(o *daemon.Options) { o.Log = slog.New(slog.NewTextHandler(logs, nil)) })
+	const warning = "take effect at the next restart"
+	cases := []struct {
+		name, from, to string
+		warn           bool
+	}{
+		{"outputs only", "json_output: true", "json_output: false", false},
+		{"init_config", `{"cluster_name":"test"}`, `{"cluster_name":"prod"}`, true},
+		{"webserver", "listen_port: 0}", "listen_port: 0, k8s_audit_endpoint: /audit}", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			logs.Reset()
+			b, _ := os.ReadFile(r.config)
+			os.WriteFile(r.config, bytes.Replace(b, []byte(c.from), []byte(c.to), 1), 0o644)
+			defer os.WriteFile(r.config, b, 0o644)
+			if !r.d.Reload("test") {
+				t.Fatal("reload failed")
+			}
+			if got := strings.Contains(logs.String(), warning); got != c.warn {
+				t.Errorf("warned %v, want %v:\n%s", got, c.warn, logs.String())
+			}
+		})
 	}
 }
 

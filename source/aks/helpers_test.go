@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/internal/syncbuf"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/aks/akstest"
@@ -140,7 +141,7 @@ type running struct {
 	s      *Source
 	p      *pipe
 	m      *metrics.Metrics
-	logs   *akstest.SyncBuffer
+	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -154,7 +155,7 @@ func (e *env) start(cfg map[string]any, p *pipe) *running {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := &running{p: p, m: metrics.New(), logs: &akstest.SyncBuffer{}, done: make(chan error, 1)}
+	r := &running{p: p, m: metrics.New(), logs: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.s = New(Options{Name: "k8saudit-aks", Config: c, OpenParams: "default", Metrics: r.m, Log: log, Retry: fastRetry})
 	ctx, cancel := context.WithCancel(context.Background())

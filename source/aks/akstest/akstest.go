@@ -30,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/peregrine-sec/peregrine/internal/syncbuf"
 )
 
 // AzuriteKey is Azurite's well-known development account key (public, in
@@ -133,7 +135,7 @@ func startAzurite() (*exec.Cmd, chan struct{}, string, error) {
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port), "--skipApiVersionCheck",
 		"--disableTelemetry", "--inMemoryPersistence", "--silent")
 	cmd.Dir = dir // whatever it writes lands there, not in the package
-	out := &SyncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
@@ -165,25 +167,6 @@ func startAzurite() (*exec.Cmd, chan struct{}, string, error) {
 // addr (Azurite itself, or a Proxy to it).
 func BlobConn(addr string) string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=http://%s/devstoreaccount1;", AzuriteKey, addr)
-}
-
-// SyncBuffer collects output written from other goroutines (a child
-// process, a logger) while a test reads it.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func freePort() (int, error) {
