@@ -17,10 +17,11 @@ type Format struct {
 	// formats) has this shape; the reader tries the Formats in order.
 	Match func(doc []byte) bool
 	// Convert calls emit with each audit payload (an Event, an EventList or
-	// an array of them) the document holds, and skip for each part it
-	// cannot use, with a reason (a short stable key, counted) and a message.
-	// emit may keep the bytes it is given.
-	Convert func(doc []byte, emit func(payload []byte), skip func(reason, msg string))
+	// an array of them) the document holds, with the cluster its record
+	// names ("" when none; --cluster wins over it), and skip for each part
+	// it cannot use, with a reason (a short stable key, counted) and a
+	// message. emit may keep the bytes it is given.
+	Convert func(doc []byte, emit func(payload []byte, cluster string), skip func(reason, msg string))
 }
 
 // formatFor picks the Format for a document that is not audit data.
@@ -58,9 +59,12 @@ func (s *stream) convert(f *Format, start int, doc []byte) {
 	line := s.lineAt(start)
 	inner := s.opts
 	inner.Force, inner.Formats = nil, nil
-	f.Convert(doc, func(payload []byte) {
+	f.Convert(doc, func(payload []byte, cluster string) {
+		if s.opts.Cluster != "" {
+			cluster = s.opts.Cluster
+		}
 		inner.DecodePayload(payload, func(e *Event) {
-			e.Cluster = s.opts.Cluster
+			e.Cluster = cluster
 			if s.name != "" {
 				e.Source = s.name + ":" + strconv.Itoa(line)
 			}

@@ -8,18 +8,19 @@ import (
 	"github.com/buger/jsonparser"
 )
 
-// wrapped is a test Format: {"records":[{"log":"<event JSON>"}]}.
+// wrapped is a test Format: {"records":[{"log":"<event JSON>","cluster":"<name>"}]}.
 var wrapped = &Format{
 	Name:  "wrapped",
 	Match: func(doc []byte) bool { return bytes.HasPrefix(doc, []byte(`{"records"`)) },
-	Convert: func(doc []byte, emit func([]byte), skip func(string, string)) {
+	Convert: func(doc []byte, emit func([]byte, string), skip func(string, string)) {
 		_, _ = jsonparser.ArrayEach(doc, func(rec []byte, _ jsonparser.ValueType, _ int, _ error) {
 			s, err := jsonparser.GetString(rec, "log")
 			if err != nil {
 				skip("no-log", "record without log")
 				return
 			}
-			emit([]byte(s))
+			cluster, _ := jsonparser.GetString(rec, "cluster")
+			emit([]byte(s), cluster)
 		}, "records")
 	},
 }
@@ -29,9 +30,9 @@ var prefixed = &Format{
 	Name:  "prefixed",
 	Lines: true,
 	Match: func(line []byte) bool { return len(line) > 0 && line[0] >= '0' && line[0] <= '9' },
-	Convert: func(line []byte, emit func([]byte), skip func(string, string)) {
+	Convert: func(line []byte, emit func([]byte, string), skip func(string, string)) {
 		if i := bytes.IndexByte(line, ' '); i > 0 {
-			emit(append([]byte(nil), line[i+1:]...))
+			emit(append([]byte(nil), line[i+1:]...), "")
 			return
 		}
 		skip("malformed", "no message")
@@ -43,6 +44,33 @@ const fev = `{"kind":"Event","auditID":"%s","verb":"get","stageTimestamp":"2024-
 func fmtEv(id string) string { return strings.Replace(fev, "%s", id, 1) }
 
 func quoted(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// TestFormatCluster: a record's cluster becomes the event's, unless the
+// reader was given one (--cluster).
+func TestFormatCluster(t *testing.T) {
+	input := `{"records":[{"log":` + quoted(fmtEv("a")) + `,"cluster":"east"},{"log":` + quoted(fmtEv("b")) + `}]}` + "\n"
+	tests := []struct {
+		flag, want string
+	}{
+		{"", "a:east b:"},
+		{"cli", "a:cli b:cli"},
+	}
+	for _, tt := range tests {
+		r := NewReader([]string{"-"}, strings.NewReader(input), Options{Formats: []*Format{wrapped}, Cluster: tt.flag})
+		var got []string
+		for {
+			e, err := r.Next()
+			if err != nil {
+				break
+			}
+			id, _ := e.Top("auditID").Str()
+			got = append(got, id+":"+e.Cluster)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("--cluster %q: events %q, want %q", tt.flag, strings.Join(got, " "), tt.want)
+		}
+	}
+}
 
 // TestFormats: wrapped documents are sniffed among audit ones, line formats
 // read lines that are not JSON, and a forced format reads every document.

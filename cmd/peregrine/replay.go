@@ -53,7 +53,7 @@ rules, are used; -r '<default>' names the embedded rules, so that
 	c.Flags().BoolVar(&f.json, "json", false, "print alerts as JSON (json_output: true)")
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 when any input was malformed")
 	c.Flags().StringVar(&f.format, "format", "", "force the input format: "+strings.Join(formatNames(), ", ")+" (default: sniffed per document)")
-	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none")
+	c.Flags().StringVar(&f.cluster, "cluster", "", "ka.cluster.name for events that carry none (wins over the cluster a cloud record names)")
 	c.Flags().IntVar(&f.maxEventSize, "max-event-size", 64<<20, "largest accepted event in bytes")
 	c.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr")
 	c.Flags().StringVar(&f.history.source, "source", "", "replay a configured source's history (needs -c and --since)")

@@ -65,8 +65,8 @@ func (d *decoder) record(r *Record, emit func(*audit.Event)) {
 
 // Format reads AKS diagnostic records in `peregrine replay`: PT1H.json
 // blobs (one record per line) and {"records":[...]} bodies saved from
-// Event Hubs. A record's resourceId does not name the cluster here (the
-// reader gives every event --cluster); the archive history does.
+// Event Hubs. Without --cluster, ka.cluster.name falls back to the cluster
+// segment of each record's resourceId, as the live source does.
 var Format = &audit.Format{
 	Name:    "aks",
 	Match:   matchRecords,
@@ -80,7 +80,7 @@ func matchRecords(doc []byte) bool {
 	return IsRecord(doc)
 }
 
-func convertRecords(doc []byte, emit func([]byte), skip func(reason, msg string)) {
+func convertRecords(doc []byte, emit func([]byte, string), skip func(reason, msg string)) {
 	err := EachRecord(doc, func(r *Record) {
 		switch {
 		case !r.IsAudit():
@@ -90,7 +90,7 @@ func convertRecords(doc []byte, emit func([]byte), skip func(reason, msg string)
 		case !whole(r.Log):
 			skip(Broken(r.Log))
 		default:
-			emit(r.Log)
+			emit(r.Log, ClusterOfResource(r.ResourceID))
 		}
 	})
 	if err != nil {

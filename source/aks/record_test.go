@@ -130,7 +130,8 @@ func TestClusterOfResource(t *testing.T) {
 }
 
 // TestFormat reads a PT1H.json-like archive and a saved message body
-// through audit.Reader, as `peregrine replay` does.
+// through audit.Reader, as `peregrine replay` does: records' events are
+// of the cluster their resourceId names, a plain event of none.
 func TestFormat(t *testing.T) {
 	in := rec1 + "\n" + apiLog + "\n" + cut + "\n" + string(akstest.Body(rec2)) + "\n" + ev1 + "\n"
 	rd := audit.NewReader([]string{"-"}, strings.NewReader(in), audit.Options{Formats: []*audit.Format{Format}})
@@ -143,9 +144,9 @@ func TestFormat(t *testing.T) {
 			break
 		}
 		id, _ := e.Get("auditID").Str()
-		ids = append(ids, id[len(id)-1:])
+		ids = append(ids, id[len(id)-1:]+"@"+e.Cluster)
 	}
-	if got, want := strings.Join(ids, ","), "1,2,1"; got != want {
+	if got, want := strings.Join(ids, ","), "1@AKS-PROD,2@AKS-PROD,1@"; got != want {
 		t.Errorf("events %s, want %s", got, want)
 	}
 	if got, want := strings.Join(probs, ","), "other-category,truncated"; got != want {
@@ -171,7 +172,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("event %q time %d", e.Raw, e.Time)
 			}
 		})
-		convertRecords(body, func(p []byte) {}, func(reason, msg string) {
+		convertRecords(body, func([]byte, string) {}, func(reason, msg string) {
 			if !reasons[reason] {
 				t.Fatalf("format skip reason %q", reason)
 			}

@@ -31,7 +31,7 @@ var CloudWatchFormat = &audit.Format{
 	Name:  "cloudwatch",
 	Lines: true,
 	Match: isExportLine,
-	Convert: func(doc []byte, emit func([]byte), skip func(string, string)) {
+	Convert: func(doc []byte, emit func([]byte, string), skip func(string, string)) {
 		if len(doc) > 0 && (doc[0] == '{' || doc[0] == '[') {
 			cwlogs.ConvertEvents(doc, emit, skip)
 			return
@@ -57,7 +57,7 @@ func isExportLine(line []byte) bool {
 	return err == nil
 }
 
-func convertExportLine(line []byte, emit func([]byte), skip func(string, string)) {
+func convertExportLine(line []byte, emit func([]byte, string), skip func(string, string)) {
 	if !isExportLine(line) {
 		skip(audit.ReasonMalformed, "not a CloudWatch export line (TIMESTAMP MESSAGE)")
 		return
@@ -70,7 +70,7 @@ func convertExportLine(line []byte, emit func([]byte), skip func(string, string)
 	case cwlogs.Truncated(msg):
 		skip(ReasonTruncated, "message truncated by CloudWatch (ends in [Truncated...]), auditID "+strconv.Quote(cwlogs.AuditID(msg)))
 	default:
-		emit(bytes.Clone(msg)) // the reader reuses its line buffer
+		emit(bytes.Clone(msg), "") // the reader reuses its line buffer
 	}
 }
 

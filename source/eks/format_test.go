@@ -76,6 +76,30 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// TestFormatCluster: a subscription message names its log group, so its
+// events are of that cluster unless --cluster says otherwise;
+// filter-log-events output names none.
+func TestFormatCluster(t *testing.T) {
+	ev := auditEvent("a", ms(time.Second))
+	tests := []struct {
+		input, flag, want string
+	}{
+		{subscription("DATA_MESSAGE", group, "kube-apiserver-audit-1", ev) + "\n", "", "my-cluster"},
+		{subscription("DATA_MESSAGE", group, "kube-apiserver-audit-1", ev) + "\n", "c1", "c1"},
+		{filterOutput(ev), "", ""},
+	}
+	for _, tt := range tests {
+		r := audit.NewReader([]string{"-"}, strings.NewReader(tt.input), audit.Options{Formats: Formats, Cluster: tt.flag})
+		e, err := r.Next()
+		if err != nil {
+			t.Fatalf("%.40s: %v", tt.input, err)
+		}
+		if e.Cluster != tt.want {
+			t.Errorf("%.40s --cluster %q: cluster %q, want %q", tt.input, tt.flag, e.Cluster, tt.want)
+		}
+	}
+}
+
 // TestExportFile reads a gzip'd export file, as S3 holds them.
 func TestExportFile(t *testing.T) {
 	var buf bytes.Buffer
@@ -110,7 +134,7 @@ func readAll(t testing.TB, input string, opts audit.Options) (string, string) {
 		if fastjson.ValidateBytes(e.Raw) != nil || e.Raw[0] != '{' {
 			t.Fatalf("event %q is not a JSON object", e.Raw)
 		}
-		if e.Cluster != opts.Cluster {
+		if opts.Cluster != "" && e.Cluster != opts.Cluster { // else the record's (TestFormatCluster)
 			t.Fatalf("event cluster %q, want %q", e.Cluster, opts.Cluster)
 		}
 		id, _ := e.Top("auditID").Str()
@@ -138,7 +162,7 @@ func FuzzFormats(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, fm := range Formats {
 			fm.Match(in)
-			fm.Convert(in, func(p []byte) {
+			fm.Convert(in, func(p []byte, _ string) {
 				if fm == CloudWatchFormat && len(in) > 0 && in[0] != '{' && in[0] != '[' && !bytes.Contains(in, bytes.TrimSpace(p)) {
 					t.Fatalf("export line %q emitted %q, which is not in it", in, p)
 				}

@@ -71,10 +71,10 @@ func envelopeFormat(path []string) *audit.Format {
 			_, t, _, err := jsonparser.Get(doc, path...)
 			return err == nil && (t == jsonparser.String || t == jsonparser.Object || t == jsonparser.Array)
 		},
-		Convert: func(doc []byte, emit func([]byte), skip func(reason, msg string)) {
+		Convert: func(doc []byte, emit func([]byte, string), skip func(reason, msg string)) {
 			v, t, _, _ := jsonparser.Get(doc, path...)
 			if p, ok := payload(v, t); ok {
-				emit(p)
+				emit(p, "")
 				return
 			}
 			skip(audit.ReasonMalformed, "the event field holds a string that cannot be unescaped")
@@ -91,7 +91,7 @@ var recordsFormat = &audit.Format{
 		_, t, _, err := jsonparser.Get(doc, "records")
 		return err == nil && t == jsonparser.Array
 	},
-	Convert: func(doc []byte, emit func([]byte), skip func(reason, msg string)) {
+	Convert: func(doc []byte, emit func([]byte, string), skip func(reason, msg string)) {
 		recs, _, _, _ := jsonparser.Get(doc, "records")
 		_, _ = jsonparser.ArrayEach(recs, func(rec []byte, _ jsonparser.ValueType, _ int, _ error) {
 			cat, _ := jsonparser.GetString(rec, "category")
@@ -101,7 +101,7 @@ var recordsFormat = &audit.Format{
 			}
 			v, t, _, err := jsonparser.Get(rec, "properties", "log")
 			if p, ok := payload(v, t); err == nil && ok {
-				emit(p)
+				emit(p, "")
 				return
 			}
 			skip(audit.ReasonNotAudit, "record without properties.log")

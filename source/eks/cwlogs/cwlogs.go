@@ -88,8 +88,9 @@ func EventsKey(doc []byte) string {
 // document is skipped. A subscription's control message (a health check)
 // and messages of the log group's other streams (authenticator, scheduler,
 // ... when the subscription has no filter) are not audit events and are
-// passed over silently.
-func ConvertEvents(doc []byte, emit func([]byte), skip func(reason, msg string)) {
+// passed over silently. A subscription message names its log group, and
+// so the cluster (ClusterOf), which emit is given with each message.
+func ConvertEvents(doc []byte, emit func([]byte, string), skip func(reason, msg string)) {
 	key := EventsKey(doc)
 	if key == "" {
 		skip(audit.ReasonNotAudit, `not CloudWatch output: expected an object with an "events" array`)
@@ -98,6 +99,8 @@ func ConvertEvents(doc []byte, emit func([]byte), skip func(reason, msg string))
 	if key == "logEvents" && Kind(doc) != KindData {
 		return
 	}
+	group, _ := jsonparser.GetString(doc, "logGroup")
+	cluster := ClusterOf(group)
 	seen := map[string]bool{}
 	i := -1
 	_, _ = jsonparser.ArrayEach(doc, func(ev []byte, t jsonparser.ValueType, _ int, _ error) {
@@ -113,7 +116,7 @@ func ConvertEvents(doc []byte, emit func([]byte), skip func(reason, msg string))
 			}
 			seen[id] = true
 		}
-		convertEvent(ev, fmt.Sprintf("%s[%d]", key, i), emit, skip)
+		convertEvent(ev, fmt.Sprintf("%s[%d]", key, i), func(msg []byte) { emit(msg, cluster) }, skip)
 	}, key)
 }
 

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/buger/jsonparser"
 )
 
 // Large EKS users stream the audit log group to Amazon Data Firehose
@@ -127,9 +125,7 @@ func visitRecord(doc []byte, i int, v FirehoseVisitor) {
 		if kind != KindData {
 			return
 		}
-		group, _ := jsonparser.GetString(doc, "logGroup")
-		cluster := ClusterOf(group)
-		ConvertEvents(doc, func(msg []byte) { v.Message(msg, cluster) }, v.Skip)
+		ConvertEvents(doc, v.Message, v.Skip)
 	case doc[0] == '{' || doc[0] == '[':
 		// Firehose's message extraction: the record is the message(s).
 		v.Record(KindData, "")

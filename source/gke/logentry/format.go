@@ -36,7 +36,7 @@ func isLogEntryDoc(doc []byte) bool {
 }
 
 // convertDoc converts a LogEntry, or each element of an array of them.
-func convertDoc(doc []byte, emit func([]byte), skip func(reason, msg string)) {
+func convertDoc(doc []byte, emit func([]byte, string), skip func(reason, msg string)) {
 	doc = bytes.TrimSpace(doc)
 	if len(doc) == 0 || doc[0] != '[' {
 		convertEntry(doc, emit, skip)
@@ -50,7 +50,7 @@ func convertDoc(doc []byte, emit func([]byte), skip func(reason, msg string)) {
 	}
 }
 
-func convertEntry(e []byte, emit func([]byte), skip func(reason, msg string)) {
+func convertEntry(e []byte, emit func([]byte, string), skip func(reason, msg string)) {
 	out, err := Convert(e)
 	var de *DropError
 	switch {
@@ -59,6 +59,6 @@ func convertEntry(e []byte, emit func([]byte), skip func(reason, msg string)) {
 	case err != nil:
 		skip(ReasonMalformed, err.Error())
 	default:
-		emit(out)
+		emit(out, "") // the cluster is in the event's annotations
 	}
 }

@@ -33,7 +33,7 @@ func FuzzConvert(f *testing.F) {
 		"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","request":{"@type":1}},"timestamp":"2024-01-01T00:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if json.Valid(data) { // the reader hands Format only valid documents
-			convertDoc(data, func([]byte) {}, func(string, string) {})
+			convertDoc(data, func([]byte, string) {}, func(string, string) {})
 		}
 		out, err := Convert(data)
 		if err != nil {
