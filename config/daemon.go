@@ -70,6 +70,7 @@ type HTTPOutput struct {
 	ClientKey       string
 	CompressUploads bool
 	KeepAlive       bool
+	Echo            bool // print the receiver's answers to stdout
 }
 
 // Webserver is webserver: the health and metrics server, and with the
@@ -190,6 +191,7 @@ func (d *decoder) decodeSinks(dm *Daemon) {
 		ClientKey:       d.strIn(h, "client_key", "/etc/ssl/certs/client.key"),
 		CompressUploads: d.boolValue("http_output.compress_uploads", h["compress_uploads"], false),
 		KeepAlive:       d.boolValue("http_output.keep_alive", h["keep_alive"], false),
+		Echo:            d.boolValue("http_output.echo", h["echo"], false),
 	}
 	dm.SyslogOutput = d.boolValue("syslog_output.enabled", d.block("syslog_output")["enabled"], false)
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -85,7 +86,7 @@ func buildSinks(l *Loaded, stdout *os.File, log *slog.Logger) ([]output.Sink, er
 			URL: h.URL, UserAgent: h.UserAgent, JSON: l.Format.JSON, Insecure: h.Insecure,
 			CACert: h.CACert, CABundle: h.CABundle, CAPath: h.CAPath, MTLS: h.MTLS,
 			ClientCert: h.ClientCert, ClientKey: h.ClientKey, CompressUploads: h.CompressUploads,
-			KeepAlive: h.KeepAlive, Timeout: max(d.OutputTimeout, 0),
+			KeepAlive: h.KeepAlive, Timeout: max(d.OutputTimeout, 0), Echo: echoTo(h.Echo, stdout),
 		})
 		if err != nil {
 			return nil, err
@@ -115,4 +116,13 @@ func buildSinks(l *Loaded, stdout *os.File, log *slog.Logger) ([]output.Sink, er
 		log.Warn("no output is enabled: alerts are counted on /metrics but written nowhere")
 	}
 	return sinks, nil
+}
+
+// echoTo is where http_output.echo prints the receiver's answers: stdout,
+// or nowhere when it is off.
+func echoTo(on bool, stdout *os.File) io.Writer {
+	if !on {
+		return nil
+	}
+	return stdout
 }

@@ -30,6 +30,9 @@ type HTTPOptions struct {
 	CompressUploads bool
 	KeepAlive       bool
 	Timeout         time.Duration
+	// Echo, when set (http_output.echo), receives each response body, as
+	// Falco prints the receiver's answers to stdout.
+	Echo io.Writer
 }
 
 // HTTP is http_output: each alert POSTed on its own, as Falcosidekick
@@ -139,7 +142,11 @@ func (s *HTTP) post(ctx context.Context, body []byte) error {
 		}
 		return fmt.Errorf("http_output: %s: %w", s.shown, err)
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	echo := s.opts.Echo
+	if echo == nil {
+		echo = io.Discard
+	}
+	io.Copy(echo, io.LimitReader(resp.Body, 64<<10)) // also lets the connection be reused
 	resp.Body.Close()
 	switch c := resp.StatusCode; {
 	case c >= 200 && c < 300:

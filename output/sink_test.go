@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -239,6 +240,32 @@ func TestHTTPSink(t *testing.T) {
 				t.Errorf("got %+v", got)
 			}
 		})
+	}
+}
+
+// TestHTTPEcho: with http_output.echo the receiver's answer is printed.
+func TestHTTPEcho(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	}))
+	defer srv.Close()
+	for _, on := range []bool{true, false} {
+		var echo bytes.Buffer
+		o := HTTPOptions{URL: srv.URL}
+		if on {
+			o.Echo = &echo
+		}
+		s, err := NewHTTP(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Write(context.Background(), []*Item{item("a", nil), item("b", nil)}); err != nil || n != 2 {
+			t.Fatalf("n=%d err=%v", n, err)
+		}
+		want := map[bool]string{true: "{\"status\":\"ok\"}\n{\"status\":\"ok\"}\n", false: ""}[on]
+		if echo.String() != want {
+			t.Errorf("echo %v: printed %q, want %q", on, echo.String(), want)
+		}
 	}
 }
 
