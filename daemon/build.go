@@ -21,6 +21,10 @@ type Loaded struct {
 	// Watch are the files whose change reloads (watch_config_files):
 	// the configuration files and the rules files.
 	Watch []string
+	// Warnings are what loading found that does not stop it (keys not
+	// used, rules warnings, rules files not found); logged at start and
+	// on each reload.
+	Warnings []string
 }
 
 // newGeneration builds the outputs of a loaded configuration.

@@ -97,6 +97,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	d := &Daemon{o: o, log: o.Log, m: metrics.New(), failed: map[string]error{}, watch: l.Watch, sourced: sourceSettings(l.Config)}
+	d.logLoaded(l)
 	g, err := newGeneration(l, d.m, d.log, o.Stdout)
 	if err != nil {
 		return err
@@ -227,7 +228,7 @@ func (d *Daemon) loop(ctx context.Context, cfg *config.Config, sig chan os.Signa
 		watchC = t.C
 	}
 	stamps := fileStamps(d.watched())
-	d.log.Info("peregrine running", "sources", len(d.sources), "workers", d.pipe.n)
+	d.log.Info("peregrine running", "sources", len(d.sources), "workers", d.pipe.n, "webserver", d.WebAddr())
 	for {
 		select {
 		case <-ctx.Done():
@@ -298,7 +299,7 @@ func (d *Daemon) shutdown(cfg *config.Config, stopSources context.CancelFunc, fi
 	}
 	var errs []error
 	if err := Retire(ctx, d.pipe.Current()); err != nil {
-		d.log.Warn("outputs did not drain in time; undelivered alerts will be evaluated again after restart", "err", err)
+		d.log.Warn("outputs did not drain in time: sources that keep positions (files, the webhook's spool, cloud sources, Kafka) read the events of the undelivered alerts again after a restart; without peregrine.state_dir the webhook's are lost", "err", err)
 	}
 	for _, s := range d.sources {
 		if err := s.Close(); err != nil {
@@ -334,7 +335,8 @@ func (d *Daemon) Reload(why string) bool {
 				}
 			}()
 			d.m.Reloads.WithLabelValues("ok").Inc()
-			d.log.Info("reloaded", "rules", len(l.Engine.Rules()))
+			d.log.Info("reloaded")
+			d.logLoaded(l)
 			if sourceSettings(l.Config) != d.sourced {
 				d.log.Warn("the sources' settings (plugins, webserver, state_dir) changed; they take effect at the next restart, the running sources keep the old ones")
 			}
@@ -345,6 +347,20 @@ func (d *Daemon) Reload(why string) bool {
 	d.log.Error("reload failed; the previous rules and outputs keep running", "err", err)
 	d.pipe.Current().Router.Reopen() // SIGHUP still reopens files for logrotate
 	return false
+}
+
+// logLoaded logs what a load found: its warnings, how many rules run, and
+// loudly when none does (a detector that cannot alert).
+func (d *Daemon) logLoaded(l *Loaded) {
+	for _, w := range l.Warnings {
+		d.log.Warn(w)
+	}
+	n := len(l.Engine.Rules())
+	if n == 0 {
+		d.log.Error("no rules are loaded: nothing will alert; check rules_files or -r")
+		return
+	}
+	d.log.Info("rules loaded", "rules", n)
 }
 
 // sourceSettings is the part of the configuration the sources and the

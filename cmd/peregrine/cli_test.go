@@ -123,6 +123,30 @@ func TestReplayMalformed(t *testing.T) {
 	}
 }
 
+// TestReplayRefuses: what cannot be meant fails before anything is read: a
+// usage error with 2, an input that does not exist with 1.
+func TestReplayRefuses(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"replay", "nonexistent.jsonl"}, 1, "no such file"},
+		{[]string{"replay", sample, "nonexistent.jsonl"}, 1, "no such file"},
+		{[]string{"replay", "--since", "2h", sample}, 2, "apply to --source"},
+		{[]string{"replay", "--source", "k8saudit-eks", "--since", "2h"}, 2, "give it with -c"},
+		{[]string{"replay", "--workers", "0", sample}, 2, "--workers"},
+		{[]string{"replay", "--max-event-size", "-1", sample}, 2, "--max-event-size"},
+		{[]string{"replay"}, 2, "needs input paths"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := run(t, "", tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.msg) || out != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and %q", tt.args, code, out, errOut, tt.code, tt.msg)
+		}
+	}
+}
+
 func TestReplayOptions(t *testing.T) {
 	out, _, _ := run(t, "", "replay", "-q", "-r", testRules, "-o", "priority=error", sample)
 	if n := strings.Count(out, "\n"); n != 1 || !strings.Contains(out, "Error Anonymous") {

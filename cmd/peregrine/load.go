@@ -122,7 +122,18 @@ func (l *loaded) printDiags(w io.Writer, warnings bool) {
 	}
 }
 
-func printDiag(w io.Writer, srcs []rules.Source, d rules.Diag, kind string) {
+// warningLines are the warnings one per line, without source excerpts
+// (for logs).
+func (l *loaded) warningLines() []string {
+	var out []string
+	for _, d := range l.report.Warnings() {
+		out = append(out, diagLine(d, "warning: "))
+	}
+	return append(out, l.notes...)
+}
+
+// diagLine is FILE:LINE:COL: KIND MESSAGE [CODE].
+func diagLine(d rules.Diag, kind string) string {
 	msg := d.Msg
 	if d.Context != "" {
 		msg = d.Context + ": " + msg
@@ -130,7 +141,11 @@ func printDiag(w io.Writer, srcs []rules.Source, d rules.Diag, kind string) {
 	if d.Code != "" {
 		msg += " [" + d.Code + "]"
 	}
-	fmt.Fprintf(w, "%s: %s%s\n", d.Pos, kind, msg)
+	return fmt.Sprintf("%s: %s%s", d.Pos, kind, msg)
+}
+
+func printDiag(w io.Writer, srcs []rules.Source, d rules.Diag, kind string) {
+	fmt.Fprintln(w, diagLine(d, kind))
 	if line, ok := sourceLine(srcs, d.Pos); ok && d.Pos.Col > 0 {
 		fmt.Fprintf(w, "   | %s\n   | %s^\n", line, caretPad(line, d.Pos.Col-1))
 	}

@@ -43,8 +43,8 @@ and - for stdin. Without -r the rules_files of -c, else the embedded default
 rules, are used; -r '<default>' names the embedded rules, so that
 -r '<default>' -r mine.yaml layers your file over them.`,
 		RunE: func(_ *cobra.Command, args []string) error {
-			if (len(args) == 0) == (f.history.source == "") {
-				return &exitError{code: exitUsage, err: fmt.Errorf("replay needs input paths (or - for stdin), or --source with -c")}
+			if err := f.check(args); err != nil {
+				return err
 			}
 			return f.run(args)
 		},
@@ -63,6 +63,36 @@ rules, are used; -r '<default>' names the embedded rules, so that
 	c.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the replay to this file")
 	c.Flags().StringVar(&f.memProfile, "memprofile", "", "write a pprof allocation profile (every allocation sampled) to this file")
 	return c
+}
+
+// check refuses what cannot be what the user meant before anything is
+// read: a usage error (exit 2), or an input path that does not exist
+// (exit 1, so a typo in a script is not mistaken for "no alerts").
+func (f *replayFlags) check(paths []string) error {
+	usage := func(format string, a ...any) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+	}
+	switch {
+	case (len(paths) == 0) == (f.history.source == ""):
+		return usage("replay needs input paths (or - for stdin), or --source with -c")
+	case f.history.source != "" && f.config == "":
+		return usage("--source names a plugins entry of a configuration: give it with -c")
+	case f.history.source == "" && (f.history.since != "" || f.history.until != ""):
+		return usage("--since and --until apply to --source; files are replayed whole")
+	case f.workers < 1:
+		return usage("--workers must be at least 1")
+	case f.maxEventSize < 1:
+		return usage("--max-event-size must be at least 1 byte")
+	}
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return &exitError{code: exitInvalid, err: err}
+		}
+	}
+	return nil
 }
 
 func (f *replayFlags) run(paths []string) error {

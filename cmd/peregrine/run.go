@@ -41,9 +41,6 @@ func runDaemon(f *engineFlags) error {
 	}
 	log := newLogger(first.Config.Daemon)
 	slog.SetDefault(log)
-	for _, w := range first.Config.Warnings {
-		log.Warn(w)
-	}
 	calls := 0
 	load := func() (*daemon.Loaded, error) {
 		calls++
@@ -76,7 +73,8 @@ func buildLoaded(f *engineFlags) (*daemon.Loaded, error) {
 			watch = append(watch, s.Name)
 		}
 	}
-	return &daemon.Loaded{Config: l.cfg, Engine: eng, Format: l.outputFormat(f.json), Watch: watch}, nil
+	return &daemon.Loaded{Config: l.cfg, Engine: eng, Format: l.outputFormat(f.json), Watch: watch,
+		Warnings: l.warningLines()}, nil
 }
 
 // newLogger logs to stderr, as text or JSON (peregrine.log_format), at
