@@ -23,6 +23,8 @@ type Result struct {
 	Summary  *replay.Summary
 	// Engine is nil when the rules did not compile.
 	Engine *engine.Engine
+	// Rules are the loaded rules, enabled or not.
+	Rules *rules.Collection
 }
 
 // Run loads the rules sources in order, compiles them with opts and replays
@@ -42,7 +44,7 @@ func Run(srcs []rules.Source, inputs []string, opts engine.Options) (*Result, er
 func Compile(srcs []rules.Source, opts engine.Options) *Result {
 	res := &Result{Summary: replay.NewSummary()}
 	col, rep := rules.Load(srcs, rules.Options{})
-	res.Report = rep
+	res.Report, res.Rules = rep, col
 	if rep.Err() != nil {
 		return res
 	}
@@ -54,7 +56,7 @@ func Compile(srcs []rules.Source, opts engine.Options) *Result {
 // shares r's engine and report. An input "-" reads stdin. r must have
 // compiled (r.Engine != nil).
 func (r *Result) Replay(inputs []string, stdin io.Reader) (*Result, error) {
-	res := &Result{Summary: replay.NewSummary(), Report: r.Report, Engine: r.Engine}
+	res := &Result{Summary: replay.NewSummary(), Report: r.Report, Engine: r.Engine, Rules: r.Rules}
 	rd := audit.NewReader(inputs, stdin, audit.Options{})
 	rd.OnProblem = func(p audit.Problem) {
 		res.Problems = append(res.Problems, p)

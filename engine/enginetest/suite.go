@@ -263,6 +263,11 @@ func (s *Suite) runCase(compiled *Result, c *Case) *CaseResult {
 		}
 		cr.Diff = append(cr.Diff, "input problem: "+msg)
 	}
+	for _, e := range c.Expect {
+		if got.Rules.Rule(e.Rule) == nil {
+			cr.Diff = append(cr.Diff, fmt.Sprintf("expect names rule %q, which no loaded rules file defines", e.Rule))
+		}
+	}
 	cr.Diff = append(cr.Diff, c.check(got.Alerts)...)
 	return cr
 }

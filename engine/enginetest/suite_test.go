@@ -84,15 +84,24 @@ cases:
         requestObject: {spec: {containers: [{securityContext: {privileged: true}}]}}
     expect:
       - {rule: Exec, count: 0}
+  - name: a disabled rule may be named; a misspelled one fails
+    events:
+      - {verb: delete, objectRef: {resource: pods, name: web}}
+    expect:
+      - {rule: Off, count: 0}
+      - {rule: Exce, count: 0}
 `)
 	res := s.Run(SuiteOptions{})
 	if res.LoadErr != nil {
 		t.Fatal(res.LoadErr)
 	}
-	if len(res.Cases) != 5 {
+	if len(res.Cases) != 6 {
 		t.Fatalf("%d cases", len(res.Cases))
 	}
-	for i, want := range []bool{true, true, true, false, true} {
+	if diff := strings.Join(res.Cases[5].Diff, "\n"); diff != `expect names rule "Exce", which no loaded rules file defines` {
+		t.Errorf("misspelled rule: diff %q", diff)
+	}
+	for i, want := range []bool{true, true, true, false, true, false} {
 		if got := res.Cases[i].Passed(); got != want {
 			t.Errorf("case %q passed=%v, want %v: %v", res.Cases[i].Case.Name, got, want, res.Cases[i].Diff)
 		}
@@ -106,7 +115,7 @@ cases:
 			t.Errorf("diff lacks %q:\n%s", want, diff)
 		}
 	}
-	if res.Failed() != 1 {
+	if res.Failed() != 2 {
 		t.Errorf("Failed() = %d", res.Failed())
 	}
 }
