@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -147,8 +148,41 @@ func diagLine(d rules.Diag, kind string) string {
 func printDiag(w io.Writer, srcs []rules.Source, d rules.Diag, kind string) {
 	fmt.Fprintln(w, diagLine(d, kind))
 	if line, ok := sourceLine(srcs, d.Pos); ok && d.Pos.Col > 0 {
-		fmt.Fprintf(w, "   | %s\n   | %s^\n", line, caretPad(line, d.Pos.Col-1))
+		line, col := excerpt(line, d.Pos.Col-1)
+		fmt.Fprintf(w, "   | %s\n   | %s^\n", line, caretPad(line, col))
 	}
+}
+
+// excerptWidth bounds the source line shown under a message: a binary
+// file or a minified document has lines of any length.
+const excerptWidth = 160
+
+// excerpt returns the part of line around byte column col that is shown,
+// and col in it: at most excerptWidth bytes, with "..." where it was cut,
+// and control bytes and invalid UTF-8 shown as '?' so that nothing
+// reaches the terminal but text.
+func excerpt(line string, col int) (string, int) {
+	prefix, suffix := "", ""
+	if len(line) > excerptWidth {
+		start := max(0, min(col-excerptWidth/2, len(line)-excerptWidth))
+		end := start + excerptWidth
+		if start > 0 {
+			prefix = "..."
+		}
+		if end < len(line) {
+			suffix = "..."
+		}
+		line, col = line[start:end], col-start+len(prefix)
+	}
+	b := []byte(prefix + line + suffix)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if (r == utf8.RuneError && n == 1) || (r < 0x20 && r != '\t') || r == 0x7f {
+			b[i] = '?'
+		}
+		i += n
+	}
+	return string(b), col
 }
 
 func sourceLine(srcs []rules.Source, p rules.Position) (string, bool) {
