@@ -24,7 +24,12 @@ func testCmd() *cobra.Command {
 events or event files, and the alerts each rule must raise, or silence.
 A directory gives every *_test.yaml / *_test.yml file below it.
 Each failing case is printed with a diff of wanted (-) and got (+) alerts.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("peregrine test needs test files or directories of *_test.yaml (rules/default/tests holds the default rules' own)")}
+			}
+			return nil
+		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			var filter func(string) bool
 			if run != "" {
