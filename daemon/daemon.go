@@ -136,7 +136,22 @@ func (d *Daemon) start(cfg *config.Config) error {
 			}
 		}
 	}
+	for _, s := range d.sources {
+		d.logSource(s)
+	}
 	return nil
+}
+
+// logSource says where a source reads, when it can tell.
+func (d *Daemon) logSource(s source.Source) {
+	switch w := s.(type) {
+	case interface{ URL() string }:
+		d.log.Info("source listening", "source", s.Name(), "url", w.URL())
+	case interface{ Path() string }:
+		d.log.Info("source reading", "source", s.Name(), "path", w.Path())
+	default:
+		d.log.Info("source opened", "source", s.Name())
+	}
 }
 
 func closeAll(srcs []source.Source) {

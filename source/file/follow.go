@@ -87,6 +87,9 @@ func NewFollower(o FollowOptions) *Follower {
 // Name implements source.Source.
 func (fl *Follower) Name() string { return fl.o.Name }
 
+// Path is the followed file.
+func (fl *Follower) Path() string { return fl.o.Path }
+
 func (fl *Follower) commit(p Position) {
 	fl.mu.Lock()
 	fl.committed, fl.dirty = p, true

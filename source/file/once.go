@@ -39,6 +39,9 @@ func NewOnce(name, path string, opts audit.Options, m *metrics.Metrics, log *slo
 // Name implements source.Source.
 func (o *Once) Name() string { return o.name }
 
+// Path is the file or directory read.
+func (o *Once) Path() string { return o.path }
+
 // Run reads every event and returns at the end of the input.
 func (o *Once) Run(ctx context.Context, p source.Pipeline) error {
 	rd := audit.NewReader([]string{o.path}, nil, o.opts)
