@@ -39,7 +39,7 @@ type Metrics struct {
 // process collectors.
 func New() *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry(), sources: map[string]*SourceClock{}}
-	m.EventsReceived = m.counter("peregrine_events_received_total", "Audit events a source received (before decoding problems are counted).", "source")
+	m.EventsReceived = m.counter("peregrine_events_received_total", "Audit events a source received: decoded, or skipped for a reason counted in peregrine_events_skipped_total (unauthorized requests excepted).", "source")
 	m.EventsEvaluated = m.counter("peregrine_events_evaluated_total", "Audit events evaluated against the rules.", "source")
 	m.EventsSkipped = m.counter("peregrine_events_skipped_total", "Input skipped without evaluation, by reason (malformed, not-audit, no-timestamp, too-large, read-error, unauthorized).", "source", "reason")
 	m.Alerts = m.counter("peregrine_alerts_total", "Alerts raised, by rule and priority.", "rule", "priority")

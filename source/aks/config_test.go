@@ -151,22 +151,3 @@ func TestLimiter(t *testing.T) {
 		t.Error("wait in debt with a cancelled context succeeded")
 	}
 }
-
-// TestLogBudget: a flood of skipped records logs logsPerMinute lines a
-// minute per reason, then says how many it held back.
-func TestLogBudget(t *testing.T) {
-	var b logBudget
-	now := time.Unix(0, 0)
-	logged := 0
-	for range 100 {
-		if _, ok := b.allow("truncated", now); ok {
-			logged++
-		}
-	}
-	if _, ok := b.allow("malformed", now); !ok || logged != logsPerMinute {
-		t.Fatalf("logged %d, other reason allowed %v", logged, ok)
-	}
-	if n, ok := b.allow("truncated", now.Add(time.Minute)); !ok || n != 100-logsPerMinute {
-		t.Errorf("next minute: ok %v, withheld %d", ok, n)
-	}
-}

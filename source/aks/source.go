@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2/checkpoints"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/internal/logbudget"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 )
@@ -46,7 +47,7 @@ type Source struct {
 	clock *metrics.SourceClock
 	limit *limiter // nil: no rate limit
 	dec   decoder
-	logs  logBudget
+	logs  *logbudget.Budget // skipped records: 20 lines per reason a minute
 
 	cl    *clients
 	store *checkpoints.BlobStore
@@ -90,6 +91,7 @@ func New(o Options) *Source {
 		name: o.Name, cfg: o.Config, id: o.InstanceID, retry: o.Retry, log: o.Log.With("source", o.Name),
 		m: o.Metrics, sm: newSourceMetrics(o.Metrics), clock: o.Metrics.Source(o.Name),
 		sessions: map[*session]bool{}, marks: map[string]*mark{}, faults: map[string]error{},
+		logs: &logbudget.Budget{Burst: 20, Window: time.Minute},
 	}
 	s.dec = decoder{opts: audit.Options{MaxEventSize: o.Config.MaxEventSize}, cfg: o.Config, openParams: o.OpenParams, skip: s.skipped}
 	s.dec.category = func(c string) { s.sm.records.WithLabelValues(s.name, s.sm.category(c)).Inc() }
@@ -125,9 +127,7 @@ func (s *Source) skipped(reason, msg string) {
 	if reason == ReasonCategory {
 		return
 	}
-	if n, ok := s.logs.allow(reason, time.Now()); ok {
-		s.log.Warn("record skipped", "reason", reason, "problem", msg, "not_logged_before", n)
-	}
+	s.logs.Warn(s.log, reason, "record skipped", "reason", reason, "problem", msg)
 }
 
 // Run consumes the partitions this instance owns until ctx ends. A

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/internal/logbudget"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 )
@@ -34,7 +35,7 @@ type Source struct {
 	km    *kafkaMetrics
 	clock *metrics.SourceClock
 	dec   *decoder
-	warn  rateLog
+	warn  *logbudget.Budget // failures and skipped records: one line per kind every 5 s
 
 	// mu guards the fields below and every partition's delivered, dirty,
 	// committed and hw.
@@ -99,6 +100,7 @@ func New(env source.Env) (*Source, error) {
 	s := &Source{
 		cfg: cfg, name: env.Plugin, log: env.Log, m: env.Metrics, km: newKafkaMetrics(env.Metrics),
 		clock: env.Metrics.Source(env.Plugin), dec: newDecoder(cfg), owned: map[topicPartition]*partition{},
+		warn: &logbudget.Budget{Burst: 1, Window: 5 * time.Second},
 	}
 	s.opts = append(conn, s.groupOpts()...)
 	return s, nil
@@ -169,7 +171,7 @@ func (s *Source) fetchErrors(fs kgo.Fetches) {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		s.warn.log(s.log, "kafka fetch failed; retrying", "source", s.name, "topic", topic, "partition", part, "err", err)
+		s.warn.Warn(s.log, "fetch", "kafka fetch failed; retrying", "source", s.name, "topic", topic, "partition", part, "err", err)
 	})
 }
 
@@ -218,7 +220,7 @@ func (s *Source) decodeRecords(recs []*kgo.Record, seq *audit.Sequence) []*audit
 	problem := func(pr audit.Problem) {
 		skipped++
 		s.m.EventsSkipped.WithLabelValues(s.name, pr.Reason).Inc()
-		s.warn.log(s.log, "kafka record skipped", "source", s.name, "topic", at.Topic, "partition", at.Partition,
+		s.warn.Warn(s.log, "skip", "kafka record skipped", "source", s.name, "topic", at.Topic, "partition", at.Partition,
 			"offset", at.Offset, "reason", pr.Reason, "problem", pr.Msg)
 	}
 	for _, r := range recs {
@@ -258,7 +260,7 @@ func (s *Source) commitLoop(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.SessionTimeout)
 		defer cancel()
 		if err := s.commit(cctx, nil); err != nil && ctx.Err() == nil {
-			s.warn.log(s.log, "kafka offset commit failed; retrying", "source", s.name, "err", err)
+			s.warn.Warn(s.log, "commit", "kafka offset commit failed; retrying", "source", s.name, "err", err)
 		}
 	})
 }
@@ -349,25 +351,4 @@ func (s *Source) Close() error {
 	}
 	cl.Close()
 	return err
-}
-
-// rateLog logs at most one line every few seconds, counting the others,
-// so that a broken partition or a stream of bad records cannot flood logs.
-type rateLog struct {
-	mu   sync.Mutex
-	last time.Time
-	n    int
-}
-
-func (r *rateLog) log(l *slog.Logger, msg string, args ...any) {
-	r.mu.Lock()
-	r.n++
-	if time.Since(r.last) < 5*time.Second {
-		r.mu.Unlock()
-		return
-	}
-	n := r.n
-	r.last, r.n = time.Now(), 0
-	r.mu.Unlock()
-	l.Warn(msg, append(args, "occurrences", n)...)
 }

@@ -25,13 +25,20 @@
 //   - 500 when the spool cannot be written: retried;
 //   - 401 when authentication is configured and fails (bad or missing
 //     bearer token, no verified client certificate);
-//   - 400 for a body that is not audit events, or not JSON; 413 for a body
-//     over webhookMaxBatchSize; 405 for a method other than POST: a
-//     resend of the same bytes gets the same answer.
+//   - 400 for a body that is not audit events, not JSON, empty (or only
+//     whitespace), or that cannot be read (bad gzip); 413 for a body over
+//     webhookMaxBatchSize; 415 for a Content-Encoding other than gzip or
+//     identity; 405 for a method other than POST; 404 for a path deeper
+//     than Path/<cluster>: a resend of the same bytes gets the same answer.
+//
+// A body refused with 400, 413 or 415 is lost once the sender gives up,
+// so it is counted (events_skipped by reason, and events_received, as one
+// event) and logged at Warn with its size and sender, never its content,
+// at most logBurst lines per reason every 10 s (logbudget.go).
 //
 // The cluster name of the events (the fallback of ka.cluster.name) is the
-// one mapped to the bearer token, else the path suffix (/k8s-audit/prod),
-// else init_config.cluster_name.
+// one mapped to the bearer token, else the path suffix (/k8s-audit/prod:
+// one segment), else init_config.cluster_name.
 //
 // # Amazon Data Firehose
 //

@@ -65,11 +65,9 @@ func (h *Handler) serveFirehose(w http.ResponseWriter, r *http.Request) {
 	if a.code != http.StatusOK {
 		msg = a.msg
 	}
-	if a.code == http.StatusBadRequest || a.code == http.StatusRequestEntityTooLarge {
-		// Resending will not help: after its retries Firehose puts the
-		// batch in the stream's S3 backup (413: at once).
-		h.o.Log.Warn("Firehose delivery refused", "source", h.o.Name, "request_id", id, "code", a.code, "reason", msg)
-	}
+	// Resending a refused delivery will not help: after its retries
+	// Firehose puts the batch in the stream's S3 backup (413: at once).
+	h.refused(r, a, "request_id", id)
 	body := cwlogs.FirehoseAnswer(id, msg, time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -85,6 +83,7 @@ func (h *Handler) firehose(w http.ResponseWriter, r *http.Request, id *string) a
 		return answer{code: http.StatusMethodNotAllowed, msg: r.Method + " method not allowed"}
 	}
 	if !h.firehoseAuthenticated(r) {
+		// A request, not events read: counted in skipped, not received.
 		h.skip("unauthorized", 1)
 		return answer{code: http.StatusUnauthorized, msg: "unauthorized: wrong or missing X-Amz-Firehose-Access-Key"}
 	}
@@ -92,11 +91,9 @@ func (h *Handler) firehose(w http.ResponseWriter, r *http.Request, id *string) a
 		b, err := h.firehoseBatch(body, id)
 		switch {
 		case errors.Is(err, cwlogs.ErrTooLarge):
-			h.skip(audit.ReasonTooLarge, 1)
-			return answer{code: http.StatusRequestEntityTooLarge, msg: err.Error() + " (webhookMaxBatchSize)"}
+			return refuse(http.StatusRequestEntityTooLarge, audit.ReasonTooLarge, err.Error()+" (webhookMaxBatchSize)", int64(len(body)))
 		case err != nil:
-			h.skip(audit.ReasonMalformed, 1)
-			return answer{code: http.StatusBadRequest, msg: "bad request: " + err.Error()}
+			return refuse(http.StatusBadRequest, audit.ReasonMalformed, "bad request: "+err.Error(), int64(len(body)))
 		}
 		return h.deliverFirehose(r.Context(), p, b)
 	})
@@ -158,7 +155,8 @@ func (h *Handler) firehoseBatch(body []byte, id *string) ([]clusterEvents, error
 }
 
 // countFirehose counts a delivery's events as the webhook counts a
-// batch's, and logs what was skipped (reasons only: never event text).
+// batch's (a malformed record counts as one, in received too), and logs
+// what was skipped (reasons only: never event text).
 func (h *Handler) countFirehose(groups []clusterEvents, skipped map[string]int, id, problem string) {
 	n := 0
 	for _, g := range groups {
@@ -166,16 +164,14 @@ func (h *Handler) countFirehose(groups []clusterEvents, skipped map[string]int, 
 	}
 	for reason, k := range skipped {
 		h.skip(reason, k)
-		if reason != audit.ReasonMalformed { // a malformed record is no event
-			n += k
-		}
+		n += k
 	}
 	if n > 0 {
-		h.o.Metrics.EventsReceived.WithLabelValues(h.o.Name).Add(float64(n))
+		h.received(n)
 		h.clock.Received(time.Now())
 	}
 	if len(skipped) > 0 {
-		h.o.Log.Warn("Firehose records or log events skipped; the rest of the request is accepted",
+		h.logs.Warn(h.o.Log, "firehose skipped", "Firehose records or log events skipped; the rest of the request is accepted",
 			"source", h.o.Name, "request_id", id, "skipped", skipped, "first_malformed_record", problem)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/internal/syncbuf"
 	"github.com/peregrine-sec/peregrine/source"
 	cw "github.com/peregrine-sec/peregrine/source/eks/cwlogs/cwlogstest"
 	"github.com/peregrine-sec/peregrine/source/spool"
@@ -86,35 +87,43 @@ func TestFirehoseAnswers(t *testing.T) {
 		events  string // auditID@cluster
 		records string // records by kind, as counted
 		skipped string // events_skipped by reason
+		// events_received: decoded or skipped, as on the webhook's path
+		// (a malformed record and a refused delivery count one each)
+		received float64
 	}{
 		{name: "gzip'd subscription message, as CloudWatch sends it", body: cw.Body("req-1", dataRecord(prodGroup, "a", "b")),
-			code: 200, events: "a@prod b@prod", records: "data=1"},
+			code: 200, events: "a@prod b@prod", records: "data=1", received: 2},
 		{name: "request body gzip'd too", body: cw.Body("req-1", dataRecord(prodGroup, "a")), gzip: true,
-			code: 200, events: "a@prod", records: "data=1"},
+			code: 200, events: "a@prod", records: "data=1", received: 1},
 		{name: "records of two clusters", body: cw.Body("req-1", dataRecord(prodGroup, "a"), dataRecord(devGroup, "b")),
-			code: 200, events: "a@prod b@dev", records: "data=2"},
+			code: 200, events: "a@prod b@dev", records: "data=2", received: 2},
 		{name: "log group of no EKS cluster: cluster_name", body: cw.Body("req-1", dataRecord("/custom/audit", "a")),
-			code: 200, events: "a@cfg", records: "data=1"},
+			code: 200, events: "a@cfg", records: "data=1", received: 1},
 		{name: "control message acknowledged and dropped", body: cw.Body("req-1", cw.Gzip(cw.Control(prodGroup))),
 			code: 200, records: "control=1"},
 		{name: "other streams of the log group dropped", body: cw.Body("req-1", cw.Gzip(cw.Subscription("DATA_MESSAGE", prodGroup, "authenticator-1", "level=info")), dataRecord(prodGroup, "a")),
-			code: 200, events: "a@prod", records: "data=1 other=1"},
+			code: 200, events: "a@prod", records: "data=1 other=1", received: 1},
 		{name: "malformed record skipped, the rest accepted", body: cw.Body("req-1", []byte("not gzip, not JSON"), dataRecord(prodGroup, "a")),
-			code: 200, events: "a@prod", records: "data=1 malformed=1", skipped: "malformed=1"},
+			code: 200, events: "a@prod", records: "data=1 malformed=1", skipped: "malformed=1", received: 2},
 		{name: "log event that is not an audit event skipped", body: cw.Body("req-1", cw.Gzip(cw.Subscription("DATA_MESSAGE", prodGroup, cw.Stream(1), `{"kind":"Pod"}`, event("a")))),
-			code: 200, events: "a@prod", records: "data=1", skipped: "not-audit=1"},
+			code: 200, events: "a@prod", records: "data=1", skipped: "not-audit=1", received: 2},
 		{name: "request id from the body when the header is missing", body: cw.Body("req-1", dataRecord(prodGroup, "a")),
-			hdr: map[string]string{"X-Amz-Firehose-Request-Id": ""}, code: 200, events: "a@prod", records: "data=1"},
-		{name: "a webhook body is no Firehose delivery", body: []byte(eventList("a")), code: 400, skipped: "malformed=1"},
-		{name: "not JSON", body: []byte("{"), code: 400, skipped: "malformed=1"},
+			hdr: map[string]string{"X-Amz-Firehose-Request-Id": ""}, code: 200, events: "a@prod", records: "data=1", received: 1},
+		{name: "a webhook body is no Firehose delivery", body: []byte(eventList("a")), code: 400, skipped: "malformed=1", received: 1},
+		{name: "not JSON", body: []byte("{"), code: 400, skipped: "malformed=1", received: 1},
 		{name: "wrong access key", body: cw.Body("req-1", dataRecord(prodGroup, "a")),
 			hdr: map[string]string{"X-Amz-Firehose-Access-Key": "guess"}, code: 401, skipped: "unauthorized=1"},
 		{name: "no access key", body: cw.Body("req-1", dataRecord(prodGroup, "a")),
 			hdr: map[string]string{"X-Amz-Firehose-Access-Key": ""}, code: 401, skipped: "unauthorized=1"},
 		{name: "a bearer token is not the access key", body: cw.Body("req-1", dataRecord(prodGroup, "a")),
 			hdr: map[string]string{"X-Amz-Firehose-Access-Key": "", "Authorization": "Bearer " + accessKey}, code: 401, skipped: "unauthorized=1"},
-		{name: "body over webhookMaxBatchSize", body: cw.Body("req-1", incompressible), code: 413},
-		{name: "records decompress over webhookMaxBatchSize", body: cw.Body("req-1", bomb), code: 413, skipped: "too-large=1"},
+		{name: "body over webhookMaxBatchSize", body: cw.Body("req-1", incompressible), code: 413, skipped: "too-large=1", received: 1},
+		{name: "records decompress over webhookMaxBatchSize", body: cw.Body("req-1", bomb), code: 413, skipped: "too-large=1", received: 1},
+		{name: "empty body", body: nil, code: 400, skipped: "malformed=1", received: 1},
+		{name: "request body not gzip as it says", body: []byte("nope"), hdr: map[string]string{"Content-Encoding": "gzip"},
+			code: 400, skipped: "malformed=1", received: 1},
+		{name: "unknown encoding", body: cw.Body("req-1", dataRecord(prodGroup, "a")), hdr: map[string]string{"Content-Encoding": "br"},
+			code: 415, skipped: "malformed=1", received: 1},
 		{name: "GET", method: "GET", code: 405},
 	}
 	for _, tc := range tests {
@@ -146,11 +155,55 @@ func TestFirehoseAnswers(t *testing.T) {
 			if r := counts(t, h, "peregrine_firehose_records_total", "data", "control", "other", "malformed"); r != tc.records {
 				t.Errorf("records %q, want %q", r, tc.records)
 			}
-			if s := counts(t, h, "peregrine_events_skipped_total", "malformed", "not-audit", "unauthorized", "too-large"); s != tc.skipped {
+			if s := counts(t, h, "peregrine_events_skipped_total", skipReasons...); s != tc.skipped {
 				t.Errorf("skipped %q, want %q", s, tc.skipped)
+			}
+			if n := counterValue(t, h.o.Metrics, "peregrine_events_received_total", "k8saudit"); n != tc.received {
+				t.Errorf("received %v, want %v", n, tc.received)
 			}
 			if n := counterValue(t, h.o.Metrics, "peregrine_firehose_requests_total", fmt.Sprint(tc.code)); n != 1 {
 				t.Errorf("requests{code=%d} = %v", tc.code, n)
+			}
+		})
+	}
+}
+
+// TestFirehoseRefusedLogged: a refused delivery goes to the S3 backup,
+// so it is logged as the webhook's are (bounded per reason, never the
+// body), with Firehose's request id.
+func TestFirehoseRefusedLogged(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   []byte
+		code   int
+		reason string
+	}{
+		{"not a delivery", []byte(`{"kind":"Pod","spec":"do-not-log-this-body"}`), 400, "malformed"},
+		{"records decompress over webhookMaxBatchSize", cw.Body("req-1", cw.Gzip([]byte(strings.Repeat(" ", 100<<10)))), 413, "too-large"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncbuf.Buffer
+			o := firehoseOptions()
+			o.Log = slog.New(slog.NewJSONHandler(&out, nil))
+			srv, _, h := start(t, o)
+			logBurst := h.logs.Burst
+			for range logBurst + 2 {
+				if got := postFirehose(t, cw.Request(srv.URL+"/firehose", "req-1", accessKey, tc.body, false)); got.code != tc.code {
+					t.Fatalf("answer %+v, want %d", got, tc.code)
+				}
+			}
+			lines := logLines(t, out.String())
+			if len(lines) != logBurst {
+				t.Fatalf("%d lines, want %d:\n%s", len(lines), logBurst, out.String())
+			}
+			for i, l := range lines {
+				if l["request_id"] != "req-1" || l["reason"] != tc.reason || l["code"] != float64(tc.code) || l["bytes"] != float64(len(tc.body)) {
+					t.Errorf("line %d: %v", i, l)
+				}
+			}
+			if strings.Contains(out.String(), "do-not-log-this-body") {
+				t.Errorf("the log quotes the body:\n%s", out.String())
 			}
 		})
 	}
@@ -258,7 +311,7 @@ func startHeld(t *testing.T, sp *spool.Spool, p source.Pipeline) (*Handler, stri
 		t.Fatal(err)
 	}
 	go s.srv.Serve(s.ln)
-	waitReady(t, s.URL())
+	waitReady(t, h)
 	return h, s.FirehoseURL(), func() { s.srv.Close(); cancel(); <-done }
 }
 
@@ -284,8 +337,8 @@ func FuzzFirehoseSpoolRoundTrip(f *testing.F) {
 				continue
 			}
 			back, bad := h.decode(eventArray(g.events), g.cluster, false)
-			if bad != "" || len(back) != len(g.events) {
-				t.Fatalf("spool record of %d events decodes to %d (%s)", len(g.events), len(back), bad)
+			if bad != nil || len(back) != len(g.events) {
+				t.Fatalf("spool record of %d events decodes to %d (%v)", len(g.events), len(back), bad)
 			}
 			for i, e := range back {
 				if string(e.Raw) != string(g.events[i].Raw) || e.Cluster != g.cluster {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/binary"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/internal/logbudget"
 	"github.com/peregrine-sec/peregrine/metrics"
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/spool"
@@ -37,6 +39,7 @@ type Handler struct {
 	codes   sync.Map      // status code -> prometheus.Counter
 	slots   chan struct{} // one per POST in flight (MaxInFlight)
 	fh      *firehoseMetrics
+	logs    *logbudget.Budget // refused bodies and dropped events
 }
 
 // DefaultMaxInFlight is how many POSTs a webhook handles at once by
@@ -75,6 +78,7 @@ func New(o Options) *Handler {
 		latency: o.Metrics.WebhookLatency.WithLabelValues(o.Name),
 		slots:   make(chan struct{}, o.MaxInFlight),
 		clock:   o.Metrics.Source(o.Name),
+		logs:    &logbudget.Budget{Burst: 3, Window: 10 * time.Second},
 	}
 	if o.FirehosePath != "" {
 		h.fh = newFirehoseMetrics(h)
@@ -123,9 +127,19 @@ func reply(w http.ResponseWriter, code int, msg string) int {
 
 // answer is the verdict on a POST, which each path writes in its format.
 type answer struct {
-	code  int
-	msg   string
-	retry bool // Retry-After: the client should come back
+	code   int
+	msg    string
+	retry  bool   // Retry-After: the client should come back
+	reason string // a body refused for good: its skip reason (refuse)
+	size   int64  // and its size, for the log
+}
+
+// refuse is the answer to a body refused for good (400, 413, 415): a
+// resend of the same bytes gets the same answer, so the sender drops the
+// batch after its retries. size is the body's length when it was read
+// whole, else its Content-Length (-1: not sent).
+func refuse(code int, reason, msg string, size int64) answer {
+	return answer{code: code, msg: msg, reason: reason, size: size}
 }
 
 var answerOK = answer{code: http.StatusOK, msg: "ok"}
@@ -138,27 +152,59 @@ func (h *Handler) replyText(w http.ResponseWriter, a answer) int {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
+	pathCluster, ok := h.o.pathCluster(r.URL.Path)
+	if !ok {
+		return reply(w, http.StatusNotFound, "not found: the webhook takes "+h.o.Path+" and "+
+			strings.TrimSuffix(h.o.Path, "/")+"/<cluster>, one path segment")
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return reply(w, http.StatusMethodNotAllowed, r.Method+" method not allowed")
 	}
 	tokCluster, ok := h.o.authenticate(r)
 	if !ok {
+		// A request, not events read: counted in skipped, not received.
 		h.skip("unauthorized", 1)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peregrine"`)
 		return reply(w, http.StatusUnauthorized, "unauthorized")
 	}
-	return h.replyText(w, h.post(r, func(p source.Pipeline, body []byte) answer {
-		cluster := h.o.cluster(r, tokCluster)
+	a := h.post(r, func(p source.Pipeline, body []byte) answer {
+		if len(bytes.TrimSpace(body)) == 0 {
+			// kube-apiserver never sends one: a sender that does is
+			// misconfigured, and a 200 would hide it.
+			return refuse(http.StatusBadRequest, audit.ReasonMalformed, "bad request: empty body: no audit events", int64(len(body)))
+		}
+		cluster := cmp.Or(tokCluster, pathCluster, h.o.Cluster)
 		events, bad := h.decode(body, cluster, true)
-		if bad != "" {
-			return answer{code: http.StatusBadRequest, msg: "bad request: " + bad}
+		if bad != nil {
+			return refuse(http.StatusBadRequest, bad.Reason, "bad request: "+bad.Error(), int64(len(body)))
 		}
 		if h.o.Spool != nil {
 			return h.appendSpool(cluster, body)
 		}
 		return h.evaluate(r.Context(), p, events)
-	}))
+	})
+	h.refused(r, a)
+	return h.replyText(w, a)
+}
+
+// refused counts and logs a body refused for good: as one in skipped and
+// one in received (its events are unknown), so that received, "decoded or
+// skipped", is never below skipped. It does not move the source's
+// last-received time: the silence alert is about audit events, and a
+// sender of nothing else is as good as silent. The log line names the
+// sender and the size, never the body, and is bounded per reason: the
+// data is lost, so it must be seen, but a flood of bad POSTs must not
+// flood the log.
+func (h *Handler) refused(r *http.Request, a answer, args ...any) {
+	if a.reason == "" {
+		return
+	}
+	h.skip(a.reason, 1)
+	h.received(1)
+	args = append([]any{"source", h.o.Name, "code", a.code, "reason", a.reason,
+		"bytes", a.size, "remote_addr", r.RemoteAddr, "problem", a.msg}, args...)
+	h.logs.Warn(h.o.Log, "refused "+a.reason, "batch refused; the sender drops it after its retries", args...)
 }
 
 // post does what every POST shares once authenticated: the in-flight
@@ -169,38 +215,40 @@ func (h *Handler) post(r *http.Request, handle func(p source.Pipeline, body []by
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
 	default:
-		return answer{http.StatusTooManyRequests, "too many requests in flight", true}
+		return answer{code: http.StatusTooManyRequests, msg: "too many requests in flight", retry: true}
 	}
 	ref := h.pipe.Load()
 	if ref == nil {
 		// Retry-After makes the apiserver retry (SuggestsClientDelay).
-		return answer{http.StatusServiceUnavailable, "not ready", true}
+		return answer{code: http.StatusServiceUnavailable, msg: "not ready", retry: true}
 	}
-	bp, code, msg := h.readBody(r)
-	if code != 0 {
-		return answer{code: code, msg: msg}
+	bp, a := h.readBody(r)
+	if a.code != 0 {
+		return a
 	}
 	defer h.putBuf(bp)
 	return handle(ref.p, *bp)
 }
 
 // readBody reads the (possibly gzip-compressed) body into a pooled
-// buffer, refusing bodies over the batch limit.
-func (h *Handler) readBody(r *http.Request) (*[]byte, int, string) {
-	max := int64(h.o.MaxBatchSize)
-	if r.ContentLength > max {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes is over the %d-byte limit (webhookMaxBatchSize)", r.ContentLength, max)
+// buffer, refusing bodies over the batch limit and bodies it cannot read
+// (answer.code is 0 when it read one).
+func (h *Handler) readBody(r *http.Request) (*[]byte, answer) {
+	max, size := int64(h.o.MaxBatchSize), r.ContentLength
+	if size > max {
+		return nil, refuse(http.StatusRequestEntityTooLarge, audit.ReasonTooLarge,
+			fmt.Sprintf("body of %d bytes is over the %d-byte limit (webhookMaxBatchSize)", size, max), size)
 	}
 	var src io.Reader = r.Body
 	if enc := r.Header.Get("Content-Encoding"); strings.EqualFold(enc, "gzip") {
 		zr, err := h.gzipReader(r.Body)
 		if err != nil {
-			return nil, http.StatusBadRequest, "bad request: gzip: " + err.Error()
+			return nil, refuse(http.StatusBadRequest, audit.ReasonMalformed, "bad request: gzip: "+err.Error(), size)
 		}
 		defer h.gzips.Put(zr)
 		src = zr
 	} else if enc != "" && !strings.EqualFold(enc, "identity") {
-		return nil, http.StatusUnsupportedMediaType, "unsupported Content-Encoding " + strconv.Quote(enc)
+		return nil, refuse(http.StatusUnsupportedMediaType, audit.ReasonMalformed, "unsupported Content-Encoding "+strconv.Quote(enc), size)
 	}
 	bp := h.getBuf()
 	b := bytes.NewBuffer((*bp)[:0])
@@ -209,12 +257,13 @@ func (h *Handler) readBody(r *http.Request) (*[]byte, int, string) {
 	switch {
 	case err != nil:
 		h.putBuf(bp)
-		return nil, http.StatusBadRequest, "bad request: reading body: " + err.Error()
+		return nil, refuse(http.StatusBadRequest, audit.ReasonMalformed, "bad request: reading body: "+err.Error(), size)
 	case int64(len(*bp)) > max:
 		h.putBuf(bp)
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over the %d-byte limit (webhookMaxBatchSize)", max)
+		return nil, refuse(http.StatusRequestEntityTooLarge, audit.ReasonTooLarge,
+			fmt.Sprintf("body is over the %d-byte limit (webhookMaxBatchSize)", max), size)
 	}
-	return bp, 0, ""
+	return bp, answer{}
 }
 
 func (h *Handler) gzipReader(r io.Reader) (*gzip.Reader, error) {
@@ -240,49 +289,58 @@ func (h *Handler) putBuf(bp *[]byte) {
 }
 
 // decode turns a body into events. A body that is not audit data (not
-// JSON, or JSON of another kind) is refused whole; single events that are
-// too large or have no stageTimestamp are dropped and, when count is set
-// (the first decoding of a body), counted.
-func (h *Handler) decode(body []byte, cluster string, count bool) ([]*audit.Event, string) {
+// JSON, or JSON of another kind) is refused whole: bad is its first such
+// problem, which the caller counts (refuse). Single events that are too
+// large or have no stageTimestamp are dropped and, when count is set (the
+// first decoding of a body), counted.
+func (h *Handler) decode(body []byte, cluster string, count bool) ([]*audit.Event, *audit.Problem) {
 	var events []*audit.Event
-	bad := ""
+	var bad *audit.Problem
 	skipped := map[string]int{}
 	opts := audit.Options{MaxEventSize: h.o.MaxEventSize, MaxDocSize: h.o.MaxBatchSize, Cluster: cluster}
 	opts.DecodePayload(body, func(e *audit.Event) { events = append(events, e) }, func(p audit.Problem) {
 		switch p.Reason {
 		case audit.ReasonMalformed, audit.ReasonNotAudit:
-			if bad == "" {
-				bad = p.Error()
+			if bad == nil {
+				bad = &p
 			}
 		default:
 			skipped[p.Reason]++
 		}
 	})
-	if bad != "" {
-		if count {
-			h.skip(audit.ReasonMalformed, 1)
-		}
+	if bad != nil {
 		return nil, bad
 	}
 	if count {
-		n := len(events)
-		for reason, k := range skipped {
-			h.skip(reason, k)
-			n += k
-		}
-		if n > 0 {
-			h.o.Metrics.EventsReceived.WithLabelValues(h.o.Name).Add(float64(n))
-			h.clock.Received(time.Now())
-		}
-		if k := skipped[audit.ReasonTooLarge]; k > 0 {
-			h.o.Log.Warn("events over maxEventSize dropped; the rest of the batch is accepted", "source", h.o.Name, "count", k, "max_event_size", h.o.MaxEventSize)
-		}
+		h.countBatch(len(events), skipped)
 	}
-	return events, ""
+	return events, nil
+}
+
+// countBatch counts an accepted batch's events, decoded or dropped.
+func (h *Handler) countBatch(decoded int, skipped map[string]int) {
+	n := decoded
+	for reason, k := range skipped {
+		h.skip(reason, k)
+		n += k
+	}
+	if n > 0 {
+		h.received(n)
+		h.clock.Received(time.Now())
+	}
+	if k := skipped[audit.ReasonTooLarge]; k > 0 {
+		h.logs.Warn(h.o.Log, "events too-large", "events over maxEventSize dropped; the rest of the batch is accepted",
+			"source", h.o.Name, "count", k, "max_event_size", h.o.MaxEventSize)
+	}
 }
 
 func (h *Handler) skip(reason string, n int) {
 	h.o.Metrics.EventsSkipped.WithLabelValues(h.o.Name, reason).Add(float64(n))
+}
+
+// received counts events received, decoded or skipped.
+func (h *Handler) received(n int) {
+	h.o.Metrics.EventsReceived.WithLabelValues(h.o.Name).Add(float64(n))
 }
 
 // evaluate submits the events and answers once they were evaluated and
@@ -296,7 +354,7 @@ func (h *Handler) evaluate(ctx context.Context, p source.Pipeline, events []*aud
 	queued := make(chan struct{})
 	b.Queued = func() { close(queued) }
 	if err := p.Submit(ctx, b); err != nil {
-		return answer{http.StatusServiceUnavailable, "shutting down", true}
+		return answer{code: http.StatusServiceUnavailable, msg: "shutting down", retry: true}
 	}
 	<-queued
 	return answerOK
@@ -312,7 +370,7 @@ func (h *Handler) appendSpool(cluster string, body []byte) answer {
 	case errors.Is(err, spool.ErrFull):
 		// 429 with Retry-After: the apiserver's webhook backend retries
 		// both (IsTooManyRequests, SuggestsClientDelay).
-		return answer{http.StatusTooManyRequests, "spool full", true}
+		return answer{code: http.StatusTooManyRequests, msg: "spool full", retry: true}
 	case err != nil:
 		h.o.Log.Error("spool write failed", "source", h.o.Name, "err", err)
 		// 500 is retried by the apiserver (IsInternalError).

@@ -76,14 +76,17 @@ func (o *Options) authenticate(r *http.Request) (string, bool) {
 	return cluster, found
 }
 
-// cluster picks the events' cluster name: the token's, the path suffix,
-// the configured one.
-func (o *Options) cluster(r *http.Request, fromToken string) string {
-	if fromToken != "" {
-		return fromToken
+// pathCluster is the cluster a request's path names: the one segment
+// after Path (/k8s-audit/prod, /k8s-audit/prod/), "" for Path itself or a
+// path outside it (the handler mounted elsewhere). ok is false for a
+// deeper path (/k8s-audit/a/b): the suffix names a cluster in one
+// segment, and "a/b" would file events under a name nobody configured.
+// The events' cluster is the token's, else this one, else Cluster.
+func (o *Options) pathCluster(path string) (cluster string, ok bool) {
+	rest, under := strings.CutPrefix(path, strings.TrimSuffix(o.Path, "/")+"/")
+	if !under {
+		return "", true
 	}
-	if rest, ok := strings.CutPrefix(r.URL.Path, strings.TrimSuffix(o.Path, "/")+"/"); ok && rest != "" {
-		return strings.TrimSuffix(rest, "/")
-	}
-	return o.Cluster
+	rest = strings.TrimSuffix(rest, "/")
+	return rest, !strings.Contains(rest, "/")
 }
