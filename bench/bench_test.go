@@ -162,6 +162,28 @@ func TestProcKB(t *testing.T) {
 	}
 }
 
+// TestBusy: a run that starts with half the cores' worth of other work is
+// flagged; a quiet one, or an unknown core count, is not.
+func TestBusy(t *testing.T) {
+	tests := []struct {
+		load  float64
+		cores int
+		want  bool
+	}{
+		{0.2, 2, false},
+		{0.99, 2, false},
+		{1.0, 2, true},
+		{2.7, 2, true},
+		{3, 8, false},
+		{5, 0, false},
+	}
+	for _, tt := range tests {
+		if got := (Machine{LoadStart: tt.load, Cores: tt.cores}).busy(); got != tt.want {
+			t.Errorf("load %.2f on %d cores: busy %v, want %v", tt.load, tt.cores, got, tt.want)
+		}
+	}
+}
+
 // TestWebhookBatches checks that a stamped batch is an EventList whose
 // events name their batch, as the alerts' times are read back.
 func TestWebhookBatches(t *testing.T) {

@@ -40,6 +40,12 @@ func machineInfo() Machine {
 	}
 }
 
+// busy reports a machine already loaded when the run started: half its
+// cores' worth of other work skews every figure, the all-cores ones most.
+func (m Machine) busy() bool {
+	return m.Cores > 0 && m.LoadStart >= float64(m.Cores)/2
+}
+
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)

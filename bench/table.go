@@ -27,6 +27,9 @@ func (r *Report) tableHeader(p printer) {
 	m := r.Machine
 	p("Peregrine bench, %s (%.1f s), commit %s\n", r.Started.Format("2006-01-02 15:04 MST"), r.Seconds, m.Commit)
 	p("Machine: %s; load average %.2f at start, %.2f at end\n", m.line(), m.LoadStart, m.LoadEnd)
+	if m.busy() {
+		p("Warning: other work was running (load average at start %.2f on %d cores): throughput and scaling read low; measure on a quiet machine.\n", m.LoadStart, m.Cores)
+	}
 	in := r.Input
 	p("Input: %s, %s, %d events, %d lines", in.Path, humanBytes(in.Bytes), in.Events, in.Lines)
 	if in.Generated {
