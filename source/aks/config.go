@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source"
 )
 
 // Upstream's rate limiter settings, used for the key a user left out when
@@ -66,6 +67,26 @@ type Config struct {
 	ArchiveConnString string
 	ArchiveAccountURL string
 	ArchiveContainer  string
+}
+
+// Keys are the init_config keys parseConfig reads, upstream's first;
+// every other key gets a warning.
+var Keys = []string{
+	"event_hub_namespace_connection_string", "event_hub_name", "blob_storage_connection_string",
+	"blob_storage_container_name", "rate_limit_events_per_second", "rate_limit_burst", "maxEventSize",
+	"consumer_group", "fully_qualified_namespace", "blob_storage_account_url", "azure_credential",
+	"managed_identity_client_id", "cluster_name", "instance_id", "start_position",
+	"receive_batch_size", "receive_wait", "checkpoint_interval", "load_balancing_strategy",
+	"ownership_update_interval", "partition_expiration", "health_interval",
+	"archive_storage_connection_string", "archive_storage_account_url", "archive_container",
+}
+
+// Check reads an entry as Open does, without connecting to Azure: the
+// warnings name unknown init_config keys. open_params is not read (Open
+// ignores it too, as upstream does; events use it only as a cluster name).
+func Check(initConfig map[string]any, _ string) ([]string, error) {
+	_, err := ParseConfig(initConfig)
+	return source.UnknownKeys("k8saudit-aks", initConfig, Keys), err
 }
 
 // ParseConfig reads an init_config map (already ${VAR}-expanded) for the

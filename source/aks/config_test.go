@@ -3,6 +3,9 @@ package aks
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +152,50 @@ func TestLimiter(t *testing.T) {
 	cancel()
 	if err := l.wait(ctx, 5); err == nil {
 		t.Error("wait in debt with a cancelled context succeeded")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		in   map[string]any
+		warn []string
+		err  string
+	}{
+		{name: "seed 003", in: seed003()},
+		{name: "snake case", in: with(seed003(), "max_event_size", 1), warn: []string{
+			`init_config key "max_event_size" is not used by k8saudit-aks; ignored (did you mean "maxEventSize"?)`}},
+		{name: "typo", in: with(seed003(), "rate_limit_event_per_second", 5), warn: []string{
+			`init_config key "rate_limit_event_per_second" is not used by k8saudit-aks; ignored (did you mean "rate_limit_events_per_second"?)`}},
+		{name: "bad value", in: with(seed003(), "rate_limit_burst", "lots"), err: `init_config.rate_limit_burst: "lots" is not a number`},
+		{name: "misspelled required key", in: with(seed003(), "event_hub_name", nil, "eventhub_name", "h"),
+			err: "init_config.event_hub_name", warn: []string{
+				`init_config key "eventhub_name" is not used by k8saudit-aks; ignored (did you mean "event_hub_name"?)`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			warn, err := Check(tc.in, "default")
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if !slices.Equal(warn, tc.warn) {
+				t.Errorf("warnings %q, want %q", warn, tc.warn)
+			}
+		})
+	}
+}
+
+// TestKeysRead: every key of Keys changes what ParseConfig returns (or
+// makes it fail), so the list cannot name a key it ignores.
+func TestKeysRead(t *testing.T) {
+	base, err := ParseConfig(seed003())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		c, err := ParseConfig(with(seed003(), k, map[string]any{"probe": true}))
+		if err == nil && reflect.DeepEqual(c, base) {
+			t.Errorf("ParseConfig ignores %s", k)
+		}
 	}
 }

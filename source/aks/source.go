@@ -66,6 +66,7 @@ type Source struct {
 
 // Open builds the source of a k8saudit-aks plugin entry.
 func Open(env source.Env) ([]source.Source, error) {
+	env.Warn(source.UnknownKeys(env.Plugin, env.InitConfig, Keys))
 	cfg, err := ParseConfig(env.InitConfig)
 	if err != nil {
 		return nil, err

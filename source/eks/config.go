@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/eks/cwlogs"
 )
 
@@ -68,10 +69,26 @@ func (c Config) EventCluster() string {
 	return c.Cluster
 }
 
+// Keys are the init_config keys ParseConfig reads; every other key gets
+// a warning (a misspelled region or shift would silently be the default).
+var Keys = []string{
+	"region", "profile", "endpoint", "cluster_name", "checkpoint_file",
+	"shift", "polling_interval", "overlap", "overlap_interval",
+	"buffer_size", "max_event_size", "use_async",
+}
+
+// Check reads an entry as Open does, without connecting to AWS: the
+// warnings name unknown init_config keys.
+func Check(initConfig map[string]any, openParams string) ([]string, error) {
+	_, err := ParseConfig(initConfig, openParams)
+	return source.UnknownKeys("k8saudit-eks", initConfig, Keys), err
+}
+
 // ParseConfig reads an init_config map and the open_params. Numbers may be
 // strings (Falco turns YAML init_config scalars into numbers and back), and
 // durations are seconds, fractions allowed. Zero means the default, as
-// upstream reads its keys; unknown keys are ignored, as upstream does.
+// upstream reads its keys. Unknown keys are ignored, as upstream does, but
+// Check and Open warn about them (Keys).
 func ParseConfig(m map[string]any, openParams string) (Config, error) {
 	c := Config{Cluster: strings.TrimSpace(openParams)}
 	if c.Cluster == "" {

@@ -1,6 +1,9 @@
 package eks
 
 import (
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,5 +72,52 @@ func TestConfigNames(t *testing.T) {
 	c.ClusterName = "prod"
 	if c.EventCluster() != "prod" {
 		t.Fatalf("event cluster %q, want cluster_name", c.EventCluster())
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		init map[string]any
+		open string
+		warn []string
+		err  string
+	}{
+		{name: "seed 001", init: map[string]any{"region": "us-east-1", "profile": "default", "shift": 10, "polling_interval": 10,
+			"use_async": false, "buffer_size": 500}, open: "my-cluster"},
+		{name: "camelCase", init: map[string]any{"maxEventSize": 1, "pollingInterval": 1}, open: "c", warn: []string{
+			`init_config key "maxEventSize" is not used by k8saudit-eks; ignored (did you mean "max_event_size"?)`,
+			`init_config key "pollingInterval" is not used by k8saudit-eks; ignored (did you mean "polling_interval"?)`,
+		}},
+		{name: "typo", init: map[string]any{"regoin": "eu-west-1"}, open: "c", warn: []string{
+			`init_config key "regoin" is not used by k8saudit-eks; ignored (did you mean "region"?)`}},
+		{name: "bad value", init: map[string]any{"shift": "soon"}, open: "c", err: `init_config.shift: "soon" is not a number`},
+		{name: "no cluster", err: "cluster name can't be empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			warn, err := Check(tc.init, tc.open)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if !slices.Equal(warn, tc.warn) {
+				t.Errorf("warnings %q, want %q", warn, tc.warn)
+			}
+		})
+	}
+}
+
+// TestKeysRead: every key of Keys changes what ParseConfig returns (or
+// makes it fail), so the list cannot name a key it ignores.
+func TestKeysRead(t *testing.T) {
+	base, err := ParseConfig(map[string]any{}, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		c, err := ParseConfig(map[string]any{k: map[string]any{"probe": true}}, "c")
+		if err == nil && reflect.DeepEqual(c, base) {
+			t.Errorf("ParseConfig ignores %s", k)
+		}
 	}
 }

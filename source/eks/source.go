@@ -96,6 +96,7 @@ type Source struct {
 
 // Open builds the source of a k8saudit-eks plugin entry.
 func Open(env source.Env) ([]source.Source, error) {
+	env.Warn(source.UnknownKeys(env.Plugin, env.InitConfig, Keys))
 	cfg, err := ParseConfig(env.InitConfig, env.OpenParams)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source"
 )
 
 // Config is a k8saudit-gke plugin entry: upstream's init_config keys with
@@ -34,6 +35,21 @@ type Config struct {
 	// RedeliveryWindow is how long message and entry IDs are remembered
 	// to count redeliveries (redelivery_window, seconds; 600).
 	RedeliveryWindow time.Duration
+}
+
+// Keys are the init_config keys ParseConfig reads, and use_async, which
+// upstream reads and Peregrine accepts (it tunes upstream's framework).
+// Every other key gets a warning.
+var Keys = []string{
+	"project_id", "credentials_file", "cluster_name", "num_goroutines", "max_outstanding_messages",
+	"max_event_size", "cache_expiration", "redelivery_window", "fetch_cluster_metadata", "use_async",
+}
+
+// Check reads an entry as Open does, without reading the credentials or
+// connecting to Pub/Sub: the warnings name unknown init_config keys.
+func Check(initConfig map[string]any, openParams string) ([]string, error) {
+	_, err := ParseConfig(initConfig, openParams)
+	return source.UnknownKeys("k8saudit-gke", initConfig, Keys), err
 }
 
 // ParseConfig reads an init_config map and open_params.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,58 @@ func TestCredentialsFile(t *testing.T) {
 		_, err := credentials(tt.path)
 		if (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
 			t.Errorf("credentials(%s): %v, want %q", filepath.Base(tt.path), err, tt.err)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		init   map[string]any
+		params string
+		warn   []string
+		err    string
+	}{
+		{name: "upstream example", init: map[string]any{"project_id": "p", "fetch_cluster_metadata": false, "max_event_size": 8000000,
+			"use_async": true}, params: "sub"},
+		{name: "camelCase", init: map[string]any{"projectId": "p", "maxEventSize": 1}, params: "sub", warn: []string{
+			`init_config key "maxEventSize" is not used by k8saudit-gke; ignored (did you mean "max_event_size"?)`,
+			`init_config key "projectId" is not used by k8saudit-gke; ignored (did you mean "project_id"?)`,
+		}},
+		{name: "typo", init: map[string]any{"credential_file": "/k.json"}, params: "sub", warn: []string{
+			`init_config key "credential_file" is not used by k8saudit-gke; ignored (did you mean "credentials_file"?)`}},
+		{name: "bad value", init: map[string]any{"num_goroutines": "many"}, params: "sub", err: `init_config.num_goroutines: "many" is not an integer`},
+		// Check reads no credentials: a missing file fails only Open.
+		{name: "missing credentials", init: map[string]any{"credentials_file": "/nonexistent.json"}, params: "sub"},
+		{name: "no subscription", err: "subscription ID can't be empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			warn, err := Check(tc.init, tc.params)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if !slices.Equal(warn, tc.warn) {
+				t.Errorf("warnings %q, want %q", warn, tc.warn)
+			}
+		})
+	}
+}
+
+// TestKeysRead: every key of Keys but use_async changes what ParseConfig
+// returns (or makes it fail), so the list cannot name a key it ignores.
+func TestKeysRead(t *testing.T) {
+	base, err := ParseConfig(map[string]any{}, "sub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		if k == "use_async" {
+			continue // accepted for compatibility, tunes nothing here
+		}
+		c, err := ParseConfig(map[string]any{k: map[string]any{"probe": true}}, "sub")
+		if err == nil && reflect.DeepEqual(c, base) {
+			t.Errorf("ParseConfig ignores %s", k)
 		}
 	}
 }

@@ -81,6 +81,7 @@ type pending struct {
 // Open builds the source of a k8saudit-gke plugin entry: a Pub/Sub
 // subscriber, or a read-once file for a file:// open_params.
 func Open(env source.Env) ([]source.Source, error) {
+	env.Warn(source.UnknownKeys(env.Plugin, env.InitConfig, Keys))
 	cfg, err := ParseConfig(env.InitConfig, env.OpenParams)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,9 @@
 // init_config carries upstream's keys (sslCertificate, maxEventSize,
 // webhookMaxBatchSize, useAsync) and Peregrine's extras (cluster_name,
 // client_ca, bearer_tokens, checkpoint_file, start_position, spool,
-// firehose_path and firehose_access_key: Amazon Data Firehose deliveries
-// on the webhook's server, for EKS audit logs streamed from CloudWatch).
+// webhookMaxInFlight, firehose_path and firehose_access_key: Amazon Data
+// Firehose deliveries on the webhook's server, for EKS audit logs
+// streamed from CloudWatch). Keys it does not read get a warning.
 //
 // It is the Opener the daemon registers under the plugin name k8saudit:
 // the glue between falco.yaml and the webhook and file sources.

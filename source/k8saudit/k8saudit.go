@@ -38,6 +38,16 @@ type Config struct {
 	FirehoseAccessKey string
 }
 
+// Keys are the init_config keys ParseConfig reads, and useAsync, which
+// upstream reads and Peregrine accepts (it tunes upstream's framework).
+// Every other key gets a warning: a misspelled bearer_tokens or
+// client_ca would turn authentication off without one.
+var Keys = []string{
+	"sslCertificate", "maxEventSize", "webhookMaxBatchSize", "useAsync",
+	"webhookMaxInFlight", "cluster_name", "client_ca", "checkpoint_file", "start_position",
+	"bearer_tokens", "spool.max_bytes", "firehose_path", "firehose_access_key",
+}
+
 // ParseConfig reads an init_config map.
 func ParseConfig(m map[string]any) (Config, error) {
 	c := Config{SSLCertificate: "/etc/falco/falco.pem"}
@@ -160,51 +170,94 @@ func intKey(m map[string]any, k string, def int) (int, error) {
 	return 0, fmt.Errorf("init_config.%s: expected an integer", k)
 }
 
-// Open builds the source of one k8saudit entry.
-func Open(env source.Env) ([]source.Source, error) {
-	cfg, err := ParseConfig(env.InitConfig)
+// plan is what Open builds for an entry, decided without opening a file
+// or a port, so that Check finds what Open would refuse.
+type plan struct {
+	cfg Config
+	op  string   // open_params, DefaultOpenParams when empty
+	u   *url.URL // nil: a file or directory read once
+	// addr and path are the webhook's listening address and path.
+	addr, path string
+}
+
+// planEntry reads an entry's init_config and open_params.
+func planEntry(initConfig map[string]any, openParams string) (plan, error) {
+	cfg, err := ParseConfig(initConfig)
 	if err != nil {
-		return nil, err
+		return plan{}, err
 	}
-	op := env.OpenParams
-	if op == "" {
-		op = DefaultOpenParams
+	p := plan{cfg: cfg, op: openParams}
+	if p.op == "" {
+		p.op = DefaultOpenParams
 	}
-	u, err := url.Parse(op)
+	u, err := url.Parse(p.op)
 	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // "C:\..." is a path
-		return []source.Source{file.NewOnce(env.Plugin, op,
-			audit.Options{MaxEventSize: cfg.MaxEventSize, Cluster: cfg.Cluster}, env.Metrics, env.Log)}, nil
+		return p, nil
 	}
+	p.u = u
 	if cfg.FirehosePath != "" && u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("init_config.firehose_path needs an http:// or https:// open_params")
+		return p, fmt.Errorf("init_config.firehose_path needs an http:// or https:// open_params")
 	}
 	switch u.Scheme {
 	case "http", "https":
-		s, err := openWebhook(env, cfg, u)
-		if err != nil {
-			return nil, err
-		}
-		return []source.Source{s}, nil
+		return p, p.webhook()
 	case "file":
-		return []source.Source{openFollow(env, cfg, u)}, nil
+		return p, nil
 	}
-	return nil, fmt.Errorf("open_params %q: scheme %q is not supported", op, u.Scheme)
+	return p, fmt.Errorf("open_params %q: scheme %q is not supported", p.op, u.Scheme)
 }
 
-func openWebhook(env source.Env, cfg Config, u *url.URL) (*webhook.Server, error) {
-	host, port, err := net.SplitHostPort(u.Host)
+// webhook checks the webhook's open_params against init_config.
+func (p *plan) webhook() error {
+	host, port, err := net.SplitHostPort(p.u.Host)
 	if err != nil {
-		return nil, fmt.Errorf("open_params %q: %w", u.Redacted(), err)
+		return fmt.Errorf("open_params %q: %w", p.u.Redacted(), err)
 	}
-	path := u.Path
-	if path == "" {
-		path = "/"
+	p.addr, p.path = net.JoinHostPort(host, port), p.u.Path
+	if p.path == "" {
+		p.path = "/"
 	}
-	if fp := cfg.FirehosePath; fp != "" && (fp == path || fp == path+"/" || fp+"/" == path) {
-		return nil, fmt.Errorf("init_config.firehose_path %q: the webhook is there (open_params); choose another path", fp)
+	if fp := p.cfg.FirehosePath; fp != "" && (fp == p.path || fp == p.path+"/" || fp+"/" == p.path) {
+		return fmt.Errorf("init_config.firehose_path %q: the webhook is there (open_params); choose another path", fp)
 	}
+	if p.u.Scheme == "http" && p.cfg.ClientCA != "" {
+		return fmt.Errorf("init_config.client_ca needs an https:// open_params")
+	}
+	return nil
+}
+
+// Check reads an entry as Open does, without opening the certificate, a
+// spool, a file or a port: the warnings name unknown init_config keys.
+func Check(initConfig map[string]any, openParams string) ([]string, error) {
+	_, err := planEntry(initConfig, openParams)
+	return source.UnknownKeys("k8saudit", initConfig, Keys), err
+}
+
+// Open builds the source of one k8saudit entry.
+func Open(env source.Env) ([]source.Source, error) {
+	env.Warn(source.UnknownKeys(env.Plugin, env.InitConfig, Keys))
+	p, err := planEntry(env.InitConfig, env.OpenParams)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.u == nil:
+		return []source.Source{file.NewOnce(env.Plugin, p.op,
+			audit.Options{MaxEventSize: p.cfg.MaxEventSize, Cluster: p.cfg.Cluster}, env.Metrics, env.Log)}, nil
+	case p.u.Scheme == "file":
+		return []source.Source{openFollow(env, p.cfg, p.u)}, nil
+	}
+	s, err := openWebhook(env, p)
+	if err != nil {
+		return nil, err
+	}
+	return []source.Source{s}, nil
+}
+
+func openWebhook(env source.Env, p plan) (*webhook.Server, error) {
+	cfg := p.cfg
 	o := webhook.Options{
-		Name: env.Plugin, Path: path, MaxEventSize: cfg.MaxEventSize, MaxBatchSize: cfg.MaxBatchSize,
+		Name: env.Plugin, Path: p.path, MaxEventSize: cfg.MaxEventSize, MaxBatchSize: cfg.MaxBatchSize,
 		Cluster: cfg.Cluster, Tokens: cfg.Tokens, RequireClientCert: cfg.ClientCA != "",
 		MaxInFlight: cfg.MaxInFlight, Metrics: env.Metrics, Log: env.Log,
 		FirehosePath: cfg.FirehosePath, FirehoseAccessKey: cfg.FirehoseAccessKey,
@@ -217,14 +270,13 @@ func openWebhook(env source.Env, cfg Config, u *url.URL) (*webhook.Server, error
 		o.Spool = sp
 	}
 	var tc *tls.Config
-	if u.Scheme == "https" {
+	if p.u.Scheme == "https" {
+		var err error
 		if tc, err = webhook.TLSConfig(cfg.SSLCertificate, cfg.ClientCA); err != nil {
 			return nil, err
 		}
-	} else if cfg.ClientCA != "" {
-		return nil, fmt.Errorf("init_config.client_ca needs an https:// open_params")
 	}
-	return webhook.NewServer(net.JoinHostPort(host, port), webhook.New(o), tc), nil
+	return webhook.NewServer(p.addr, webhook.New(o), tc), nil
 }
 
 func openFollow(env source.Env, cfg Config, u *url.URL) *file.Follower {

@@ -1,7 +1,11 @@
 package k8saudit
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,6 +71,93 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if c.MaxEventSize != 64<<20 || c.MaxBatchSize != 12582912 || c.SSLCertificate != "/etc/falco/falco.pem" {
 		t.Errorf("%+v", c)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		init   map[string]any
+		params string
+		warn   []string
+		err    string
+	}{
+		{name: "clean", init: map[string]any{"bearer_tokens": []any{"t"}, "useAsync": true}, params: "http://:9765/k8s-audit"},
+		{name: "bearer_token", init: map[string]any{"bearer_token": []any{"abc"}}, warn: []string{
+			`init_config key "bearer_token" is not used by k8saudit; ignored (did you mean "bearer_tokens"?)`}},
+		{name: "sslCertificat", init: map[string]any{"sslCertificat": "/x.pem"}, params: "https://:9765/a", warn: []string{
+			`init_config key "sslCertificat" is not used by k8saudit; ignored (did you mean "sslCertificate"?)`}},
+		{name: "spool typo", init: map[string]any{"spool": map[string]any{"maxbytes": 1}}, warn: []string{
+			`init_config key "spool.maxbytes" is not used by k8saudit; ignored (did you mean "spool.max_bytes"?)`}},
+		{name: "bad value", init: map[string]any{"maxEventSize": "big"}, err: `init_config.maxEventSize: "big" is not an integer`},
+		{name: "warns with an error", init: map[string]any{"maxEventSize": "big", "clientCA": "/ca.pem"}, err: "maxEventSize", warn: []string{
+			`init_config key "clientCA" is not used by k8saudit; ignored (did you mean "client_ca"?)`}},
+		{name: "bad scheme", params: "ftp://x/y", err: `scheme "ftp" is not supported`},
+		{name: "bad address", params: "http://nohost/a", err: "missing port"},
+		{name: "client_ca on http", init: map[string]any{"client_ca": "/ca.pem"}, err: "needs an https"},
+		{name: "firehose on the webhook", init: map[string]any{"firehose_path": "/k8s-audit"}, err: "the webhook is there"},
+		// Check opens nothing: a missing certificate fails only Open.
+		{name: "missing certificate", init: map[string]any{"sslCertificate": "/nonexistent.pem"}, params: "https://:9765/a"},
+		{name: "missing file", params: "/nonexistent/audit.log"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			warn, err := Check(tc.init, tc.params)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if !slices.Equal(warn, tc.warn) {
+				t.Errorf("warnings %q, want %q", warn, tc.warn)
+			}
+		})
+	}
+}
+
+// TestKeysRead: every key of Keys but useAsync changes what ParseConfig
+// returns (or makes it fail), so the list cannot name a key it ignores.
+func TestKeysRead(t *testing.T) {
+	base, err := ParseConfig(map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		if k == "useAsync" {
+			continue // accepted for compatibility, tunes nothing here
+		}
+		c, err := ParseConfig(probe(k))
+		if err == nil && reflect.DeepEqual(c, base) {
+			t.Errorf("ParseConfig ignores %s", k)
+		}
+	}
+}
+
+// probe returns an init_config setting key ("a.b" is b under a) to a
+// value no key takes as it is.
+func probe(key string) map[string]any {
+	m := map[string]any{}
+	parts := strings.Split(key, ".")
+	cur := m
+	for _, p := range parts[:len(parts)-1] {
+		sub := map[string]any{}
+		cur[p] = sub
+		cur = sub
+	}
+	cur[parts[len(parts)-1]] = map[string]any{"probe": true}
+	return m
+}
+
+func TestOpenWarns(t *testing.T) {
+	var buf bytes.Buffer
+	env := source.Env{Plugin: "k8saudit", InitConfig: map[string]any{"bearer_token": []any{"s3cret"}},
+		OpenParams: "/nonexistent/audit.log", Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	srcs, err := Open(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs[0].Close()
+	out := buf.String()
+	if strings.Count(out, "level=WARN") != 1 || !strings.Contains(out, `did you mean`) || strings.Contains(out, "s3cret") {
+		t.Errorf("log:\n%s", out)
 	}
 }
 

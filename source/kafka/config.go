@@ -9,6 +9,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/internal/kafkaconn"
+	"github.com/peregrine-sec/peregrine/source"
 )
 
 // Config is a kafka plugins: entry: its init_config, with open_params as
@@ -42,6 +43,26 @@ type Config struct {
 	SessionTimeout    time.Duration
 	RebalanceTimeout  time.Duration
 	HeartbeatInterval time.Duration
+}
+
+// Keys are the init_config keys ParseConfig reads: the connection's
+// (kafkaconn.Parse: brokers, tls, sasl, ...) and the consumer's; every
+// other key gets a warning. tls is true or a mapping of its own keys.
+var Keys = []string{
+	"brokers", "client_id", "event_hubs_connection_string",
+	"tls", "tls.enabled", "tls.ca_cert", "tls.client_cert", "tls.client_key", "tls.server_name", "tls.insecure_skip_verify",
+	"sasl.mechanism", "sasl.username", "sasl.password", "sasl.provider", "sasl.token_file", "sasl.token_url",
+	"sasl.tenant_id", "sasl.client_id", "sasl.client_secret", "sasl.client_assertion_file", "sasl.scope",
+	"topics", "group_id", "max_event_size", "maxEventSize", "cluster_name", "cluster_header", "cluster_field",
+	"event_field", "commit_interval", "max_poll_records", "session_timeout", "rebalance_timeout",
+	"heartbeat_interval", "start_offset",
+}
+
+// Check reads an entry as Open does, without reading TLS files or
+// connecting to the brokers: the warnings name unknown init_config keys.
+func Check(initConfig map[string]any, openParams string) ([]string, error) {
+	_, err := ParseConfig(initConfig, openParams)
+	return source.UnknownKeys("kafka", initConfig, Keys), err
 }
 
 // ParseConfig reads a kafka entry's init_config and open_params.

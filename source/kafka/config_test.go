@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -68,6 +69,69 @@ func TestStartOffset(t *testing.T) {
 		got, err := startOffset(tc.in, now)
 		if err != nil || got.String() != tc.want.String() {
 			t.Errorf("startOffset(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		ic   map[string]any
+		op   string
+		warn []string
+		err  string
+	}{
+		{name: "clean", ic: map[string]any{"brokers": "k:9092", "topics": "a", "tls": map[string]any{"ca_cert": "/nonexistent.pem"},
+			"sasl": map[string]any{"mechanism": "PLAIN", "username": "u", "password": "p"}}},
+		{name: "tls true", ic: map[string]any{"brokers": "k:9092", "tls": true}, op: "a"},
+		{name: "typo", ic: map[string]any{"brokers": "k:9092", "topic": "a"}, op: "b", warn: []string{
+			`init_config key "topic" is not used by kafka; ignored (did you mean "topics"?)`}},
+		{name: "nested typos", ic: map[string]any{"brokers": "k:9092", "topics": "a",
+			"tls": map[string]any{"cacert": "/ca.pem"}, "sasl": map[string]any{"mechanism": "PLAIN", "username": "u", "pasword": "s3cret"}},
+			warn: []string{
+				`init_config key "sasl.pasword" is not used by kafka; ignored (did you mean "sasl.password"?)`,
+				`init_config key "tls.cacert" is not used by kafka; ignored (did you mean "tls.ca_cert"?)`,
+			}},
+		{name: "bad value", ic: map[string]any{"brokers": "k:9092", "topics": "a", "commit_interval": "often"}, err: "init_config.commit_interval"},
+		{name: "no brokers", ic: map[string]any{"broker": "k:9092", "topics": "a"}, err: "init_config.brokers", warn: []string{
+			`init_config key "broker" is not used by kafka; ignored (did you mean "brokers"?)`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			warn, err := Check(tc.ic, tc.op)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+			if !slices.Equal(warn, tc.warn) {
+				t.Errorf("warnings %q, want %q", warn, tc.warn)
+			}
+			for _, w := range warn {
+				if strings.Contains(w, "s3cret") {
+					t.Errorf("warning shows a value: %s", w)
+				}
+			}
+		})
+	}
+}
+
+// TestKeysRead: every key of Keys changes what ParseConfig returns (or
+// makes it fail), so the list cannot name a key it ignores.
+func TestKeysRead(t *testing.T) {
+	ic := func() map[string]any { return map[string]any{"brokers": "k:9092", "topics": "a"} }
+	base, err := ParseConfig(ic(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		m := ic()
+		if parent, child, ok := strings.Cut(k, "."); ok {
+			m[parent] = map[string]any{child: map[string]any{"probe": true}}
+		} else {
+			m[k] = map[string]any{"probe": true}
+		}
+		c, err := ParseConfig(m, "")
+		if err == nil && reflect.DeepEqual(c, base) {
+			t.Errorf("ParseConfig ignores %s", k)
 		}
 	}
 }

@@ -74,6 +74,7 @@ type prometheusGauge interface{ Set(float64) }
 
 // Open builds the source of a kafka plugins: entry.
 func Open(env source.Env) ([]source.Source, error) {
+	env.Warn(source.UnknownKeys(env.Plugin, env.InitConfig, Keys))
 	s, err := New(env)
 	if err != nil {
 		return nil, err
