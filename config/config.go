@@ -2,9 +2,13 @@
 // existing file works unchanged. It sits at the start of the data path: the
 // CLI loads a Config, then builds the rules, engine and outputs from it.
 //
-// config.go holds the engine and output keys replay needs, daemon.go the
-// keys of `peregrine run`, merge.go config_files; sources read their
-// init_config from Plugins.
+// Loading has two stages. document.go builds the configuration as YAML
+// nodes, which keep their lines: the main file, merge.go's config_files,
+// config.go's -o options. The decoder (decoder.go) then reads typed keys
+// from it: config.go the engine and output keys replay needs, daemon.go
+// the keys of `peregrine run`, plugins.go plugins and rules selectors.
+// Problems carry the file and line that set their key (diag.go). Sources
+// read their init_config from Plugins.
 package config
 
 import (
@@ -46,8 +50,11 @@ type Config struct {
 	// Files are the configuration files read, main file first, then the
 	// config_files in merge order (what watch_config_files watches).
 	Files []string
-	// Warnings are non-fatal findings (keys Peregrine does not use, ...).
+	// Warnings are non-fatal findings (keys Peregrine does not use, ...),
+	// each "FILE:LINE:COL: message" when its place is known.
 	Warnings []string
+	// Diags are the same warnings with their places apart (validate).
+	Diags []Diag
 	// Raw is the whole document after ${VAR} expansion and -o overrides.
 	Raw map[string]any
 }
@@ -63,76 +70,83 @@ type Plugin struct {
 // Default returns Falco's defaults.
 func Default() *Config {
 	c := &Config{Raw: map[string]any{}}
-	if err := c.decode(); err != nil {
+	if err := c.decode(nil); err != nil {
 		panic(err) // an empty document always decodes
 	}
 	return c
 }
 
-// Load reads path (when not empty), applies the -o overrides (KEY=VALUE,
-// dotted keys, YAML values) and decodes the result.
+// Load reads path (when not empty) with its config_files, applies the -o
+// overrides (see applyOverride) and decodes the result. An invalid
+// configuration is an *Error, each problem placed at the file and line
+// (or the -o option) that set its key.
 func Load(path string, overrides []string) (*Config, error) {
-	raw := map[string]any{}
-	var files, notes []string
-	if path != "" {
-		var err error
-		if raw, err = readFile(path); err != nil {
-			return nil, err
-		}
-		files = append(files, path)
-		if files, notes, err = mergeConfigFiles(raw, path, files); err != nil {
-			return nil, err
-		}
+	doc, err := loadDocument(path, overrides)
+	if err != nil {
+		return nil, err
 	}
-	for _, o := range overrides {
-		if err := applyOverride(raw, o); err != nil {
-			return nil, err
-		}
+	raw, err := doc.decodeRaw()
+	if err != nil {
+		return nil, err
 	}
-	c := &Config{Path: path, Raw: raw, Files: files, Warnings: notes}
-	if err := c.decode(); err != nil {
-		if path != "" {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+	c := &Config{Path: path, Raw: raw, Files: doc.files}
+	for _, n := range doc.notes {
+		c.warn(n)
+	}
+	if err := c.decode(doc); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// readFile reads one YAML configuration file, with ${VAR} expanded.
-func readFile(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+// loadDocument builds the document the decoder reads: the files merged,
+// the options applied, a legacy webserver snippet adopted.
+func loadDocument(path string, overrides []string) (*document, error) {
+	doc := newDocument(path)
+	if path != "" {
+		root, err := doc.readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		doc.root = root
+		doc.mark(root, path)
+		doc.files = append(doc.files, path)
+		if err := doc.mergeConfigFiles(); err != nil {
+			return nil, err
+		}
 	}
-	var node yaml.Node
-	if err := yaml.Unmarshal(b, &node); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for _, o := range overrides {
+		if err := doc.applyOverride(o); err != nil {
+			return nil, err
+		}
 	}
-	expandNode(&node)
-	raw := map[string]any{}
-	if err := node.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if raw == nil {
-		raw = map[string]any{}
-	}
-	return raw, nil
+	doc.adoptLegacyWebserver()
+	return doc, nil
+}
+
+func (c *Config) warn(d Diag) {
+	d.Warning = true
+	c.Diags = append(c.Diags, d)
+	c.Warnings = append(c.Warnings, d.String())
 }
 
 // expandNode replaces ${VAR} in every scalar with the environment
-// variable's value; "$${x}" gives a literal "${x}".
-func expandNode(n *yaml.Node) {
+// variable's value; "$${x}" gives a literal "${x}". unset is called for
+// each reference to a variable that is not set.
+func expandNode(n *yaml.Node, unset func(name string, n *yaml.Node)) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
-		n.Value = ExpandEnv(n.Value)
+		n.Value = expand(n.Value, func(name string) { unset(name, n) })
 	}
 	for _, c := range n.Content {
-		expandNode(c)
+		expandNode(c, unset)
 	}
 }
 
 // ExpandEnv expands ${VAR} references as falco.yaml does.
-func ExpandEnv(s string) string {
+func ExpandEnv(s string) string { return expand(s, func(string) {}) }
+
+// expand is ExpandEnv, calling unset for each variable that is not set.
+func expand(s string, unset func(name string)) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
@@ -151,33 +165,175 @@ func ExpandEnv(s string) string {
 			return b.String()
 		}
 		b.WriteString(s[:i])
-		b.WriteString(os.Getenv(s[i+2 : i+j]))
+		v, ok := os.LookupEnv(s[i+2 : i+j])
+		if !ok {
+			unset(s[i+2 : i+j])
+		}
+		b.WriteString(v)
 		s = s[i+j+1:]
 	}
 }
 
-// applyOverride sets one KEY=VALUE, creating intermediate maps.
-func applyOverride(raw map[string]any, o string) error {
+// applyOverride sets one -o KEY=VALUE as Falco does. KEY is a path of
+// names joined by dots, where a name may be followed by [N], element N
+// (0-based) of a list, or by [], a new element appended to the list: so
+// each -o 'rules[].disable.rule=*' adds one rules: entry, as in Falco.
+// Maps and lists on the way are created. VALUE is read as YAML (true,
+// 8765, [a, b]); what is not YAML stays a string.
+func (d *document) applyOverride(o string) error {
+	where := "-o " + o
 	key, val, ok := strings.Cut(o, "=")
 	if !ok || key == "" {
-		return fmt.Errorf("-o %q: expected KEY=VALUE", o)
+		return errorAt(rules.Position{File: where}, "expected KEY=VALUE")
 	}
-	var v any
-	if err := yaml.Unmarshal([]byte(val), &v); err != nil {
-		v = val
+	steps, err := parseKey(key)
+	if err != nil {
+		return errorAt(rules.Position{File: where}, "%v", err)
 	}
-	parts := strings.Split(key, ".")
-	m := raw
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
+	v := overrideValue(val)
+	d.mark(v, where)
+	if err := d.set(d.root, steps, "", v, where); err != nil {
+		return errorAt(rules.Position{File: where}, "%v", err)
 	}
-	m[parts[len(parts)-1]] = v
 	return nil
+}
+
+// overrideValue reads an option's value as YAML, as it reads today's
+// scalars; an empty value is null.
+func overrideValue(val string) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(val), &doc); err != nil {
+		return newNode(yaml.ScalarNode, val) // "*" and the like: not YAML, a string
+	}
+	if len(doc.Content) == 0 {
+		return nullNode()
+	}
+	return doc.Content[0]
+}
+
+// step is one part of a key path: a mapping key (name), or a list element
+// (index; -1 appends a new one).
+type step struct {
+	name  string
+	index int
+}
+
+// parseKey splits a key path in Falco's -o syntax: name(.name)*, each
+// name followed by any number of [N] or [].
+func parseKey(key string) ([]step, error) {
+	var steps []step
+	for _, part := range strings.Split(key, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if name == "" {
+			return nil, fmt.Errorf("%q: expected a key name before %q", key, part)
+		}
+		steps = append(steps, step{name: name})
+		if len(part) > len(name) {
+			idx, err := parseIndexes(key, "["+rest)
+			if err != nil {
+				return nil, err
+			}
+			steps = append(steps, idx...)
+		}
+	}
+	return steps, nil
+}
+
+// parseIndexes reads "[N][]..." after a name.
+func parseIndexes(key, s string) ([]step, error) {
+	var steps []step
+	for s != "" {
+		end := strings.IndexByte(s, ']')
+		if s[0] != '[' || end < 0 {
+			return nil, fmt.Errorf("%q: expected [N] or [] after a key name", key)
+		}
+		i := -1
+		if n := s[1:end]; n != "" {
+			var err error
+			if i, err = strconv.Atoi(n); err != nil || i < 0 {
+				return nil, fmt.Errorf("%q: expected an index, found %q", key, n)
+			}
+		}
+		steps = append(steps, step{index: i})
+		s = s[end+1:]
+	}
+	return steps, nil
+}
+
+// set puts v at steps below n (reached by path done), creating the maps
+// and list elements that are missing. A key that set replaces gets the
+// option's key node, so a problem with it names the option.
+func (d *document) set(n *yaml.Node, steps []step, done string, v *yaml.Node, where string) error {
+	s, last := steps[0], len(steps) == 1
+	slot, name, err := d.slot(n, s, done, last, where)
+	if err != nil {
+		return err
+	}
+	if last {
+		*slot = v
+		return nil
+	}
+	if isNull(*slot) { // absent or empty: make what the next step needs
+		kind := yaml.MappingNode
+		if steps[1].name == "" {
+			kind = yaml.SequenceNode
+		}
+		*slot = newNode(kind, "")
+		d.origin[*slot] = where
+	}
+	return d.set(deref(*slot), steps[1:], name, v, where)
+}
+
+// slot returns where the value of one step lives in n, adding a key or an
+// element when the step asks for one that is not there.
+func (d *document) slot(n *yaml.Node, s step, done string, last bool, where string) (*(*yaml.Node), string, error) {
+	if s.name != "" {
+		return d.keySlot(n, s.name, done, last, where)
+	}
+	name := fmt.Sprintf("%s[%d]", done, s.index)
+	if s.index < 0 {
+		name = done + "[]"
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, "", fmt.Errorf("%s is %s, not a list", done, kindName(n))
+	}
+	i := s.index
+	if i < 0 || i == len(n.Content) {
+		e := nullNode()
+		d.origin[e] = where
+		n.Content = append(n.Content, e)
+		i = len(n.Content) - 1
+	}
+	if i >= len(n.Content) {
+		return nil, "", fmt.Errorf("%s has %d elements: [%d] is past the end; [] adds one", done, len(n.Content), i)
+	}
+	return &n.Content[i], name, nil
+}
+
+func (d *document) keySlot(n *yaml.Node, key, done string, last bool, where string) (*(*yaml.Node), string, error) {
+	name := key
+	if done != "" {
+		name = done + "." + key
+	}
+	if n.Kind == yaml.SequenceNode {
+		return nil, "", fmt.Errorf("%s is a list: write %s[N] to set in element N (0-based), %s[] to add one", done, done, done)
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, "", fmt.Errorf("%s is %s, not a mapping", done, kindName(n))
+	}
+	k := newNode(yaml.ScalarNode, key)
+	d.origin[k] = where
+	j := pairIndex(n, key)
+	switch {
+	case j < 0:
+		e := nullNode()
+		d.origin[e] = where
+		n.Content = append(n.Content, k, e)
+		j = len(n.Content) - 2
+	case last:
+		n.Content[j] = k
+	}
+	return &n.Content[j+1], name, nil
 }
 
 // keys Peregrine reads; every other top-level key gets one warning.
@@ -198,26 +354,51 @@ var laterKeys = map[string]bool{
 	"kafka_output": true,
 }
 
-func (c *Config) decode() error {
-	d := decoder{raw: c.Raw}
+// decode reads the raw document into c. Every problem is collected, so
+// one run names them all; any error makes the whole an *Error.
+func (c *Config) decode(doc *document) error {
+	d := newDecoder(c.Raw)
+	c.decodeEngine(d)
+	c.decodeSelectors(d)
+	c.decodePlugins(d)
+	c.decodeDaemon(d)
+	if _, err := c.KafkaOutput(); err != nil { // so validate -c reports it
+		d.errs = append(d.errs, problem{keyOf(err.Error()), err.Error()})
+	}
+	c.warnUnused(d)
+	for _, w := range d.warnings {
+		c.warn(Diag{Pos: doc.pos(w.key), Msg: w.msg})
+	}
+	if len(d.errs) == 0 {
+		return nil
+	}
+	e := &Error{Warnings: c.Diags}
+	for _, p := range d.errs {
+		e.Diags = append(e.Diags, Diag{Pos: doc.pos(p.key), Msg: p.msg})
+	}
+	return e
+}
+
+// decodeEngine reads the keys the rules engine and the alert format use.
+func (c *Config) decodeEngine(d *decoder) {
 	c.RulesFiles = d.strings("rules_files")
 	if old := d.strings("rules_file"); old != nil {
 		if c.RulesFiles != nil {
-			return fmt.Errorf("both rules_files and rules_file are set; use rules_files")
+			d.fail("rules_file", "both rules_files and rules_file are set; use rules_files")
 		}
 		c.RulesFiles = old
 	}
 	prio := d.str("priority", "debug")
 	p, ok := rules.ParsePriority(prio)
 	if !ok {
-		return fmt.Errorf("Unknown priority %q--must be one of emergency, alert, critical, error, warning, notice, informational, debug", prio)
+		d.fail("priority", "Unknown priority %q--must be one of emergency, alert, critical, error, warning, notice, informational, debug", prio)
 	}
 	c.Priority = p
 	switch m := strings.ToLower(d.str("rule_matching", "first")); m {
 	case "first", "all":
 		c.MatchAll = m == "all"
 	default:
-		return fmt.Errorf("Unknown rule matching strategy %q--must be one of first, all", m)
+		d.fail("rule_matching", "Unknown rule matching strategy %q--must be one of first, all", m)
 	}
 	c.JSONOutput = d.bool("json_output", false)
 	c.JSONIncludeOutputProperty = d.bool("json_include_output_property", true)
@@ -225,135 +406,15 @@ func (c *Config) decode() error {
 	c.JSONIncludeMessageProperty = d.bool("json_include_message_property", false)
 	c.JSONIncludeOutputFieldsProperty = d.bool("json_include_output_fields_property", true)
 	c.TimeFormatISO8601 = d.bool("time_format_iso_8601", false)
-	c.StdoutOutput = d.boolIn("stdout_output", "enabled", true)
-	if err := c.decodeSelectors(d); err != nil {
-		return err
-	}
-	if err := c.decodePlugins(d); err != nil {
-		return err
-	}
-	c.adoptLegacyWebserver()
-	if err := c.decodeDaemon(&d); err != nil {
-		return err
-	}
-	if _, err := c.KafkaOutput(); err != nil { // so validate -c reports it
-		return err
-	}
-	c.Warnings = append(c.Warnings, d.errs...)
-	c.warnUnused()
-	return nil
+	c.StdoutOutput = d.bool("stdout_output.enabled", true)
 }
 
-func (c *Config) warnUnused() {
-	var keys []string
-	for k := range c.Raw {
+func (c *Config) warnUnused(d *decoder) {
+	for _, k := range sortedKeys(c.Raw) {
 		if !usedKeys[k] && !laterKeys[k] {
-			keys = append(keys, k)
+			d.warn(k, fmt.Sprintf("config key %q is not used by Peregrine; ignored", k))
 		}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if legacyWebserverKeys[k] {
-			continue // adoptLegacyWebserver warned about these
-		}
-		c.Warnings = append(c.Warnings, fmt.Sprintf("config key %q is not used by Peregrine; ignored", k))
-	}
-}
-
-// decoder reads typed values from the raw document, collecting type errors
-// as warnings (the default is used instead).
-type decoder struct {
-	raw  map[string]any
-	errs []string
-}
-
-func (d *decoder) str(key, def string) string {
-	v, ok := d.raw[key]
-	if !ok || v == nil {
-		return def
-	}
-	return fmt.Sprint(v)
-}
-
-func (d *decoder) bool(key string, def bool) bool {
-	return d.boolValue(key, d.raw[key], def)
-}
-
-func (d *decoder) boolIn(block, key string, def bool) bool {
-	m, ok := d.raw[block].(map[string]any)
-	if !ok {
-		return def
-	}
-	return d.boolValue(block+"."+key, m[key], def)
-}
-
-func (d *decoder) boolValue(name string, v any, def bool) bool {
-	switch v := v.(type) {
-	case nil:
-		return def
-	case bool:
-		return v
-	case string:
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
-		}
-	}
-	d.errs = append(d.errs, fmt.Sprintf("config key %s: %v is not a bool; using %v", name, v, def))
-	return def
-}
-
-func (d *decoder) strings(key string) []string {
-	switch v := d.raw[key].(type) {
-	case nil:
-		return nil
-	case string:
-		return []string{v}
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			out = append(out, fmt.Sprint(e))
-		}
-		return out
-	default:
-		d.errs = append(d.errs, fmt.Sprintf("config key %s: expected a list of strings", key))
-		return nil
-	}
-}
-
-// legacyWebserverKeys are the keys of seed 004's snippet (Falco <= 0.31's
-// webserver block, whose "webserver:" line the scraped page lost).
-var legacyWebserverKeys = map[string]bool{
-	"listen_port": true, "k8s_audit_endpoint": true, "ssl_enabled": true, "ssl_certificate": true,
-}
-
-// adoptLegacyWebserver moves top-level webserver keys under webserver:
-// when the document has a top-level k8s_audit_endpoint and no webserver
-// block says otherwise: a pasted snippet then does what its author meant,
-// with one warning that says where the keys belong.
-func (c *Config) adoptLegacyWebserver() {
-	if _, ok := c.Raw["k8s_audit_endpoint"]; !ok {
-		return
-	}
-	ws, _ := c.Raw["webserver"].(map[string]any)
-	if ws == nil {
-		ws = map[string]any{}
-		c.Raw["webserver"] = ws
-	}
-	var moved []string
-	for _, k := range append(sortedKeys(legacyWebserverKeys), "enabled") {
-		v, ok := c.Raw[k]
-		if !ok {
-			continue
-		}
-		if _, set := ws[k]; !set {
-			ws[k] = v
-		}
-		delete(c.Raw, k)
-		moved = append(moved, k)
-	}
-	c.Warnings = append(c.Warnings, fmt.Sprintf(
-		"config keys %s belong under webserver: (Falco <= 0.31 layout); read as webserver.%s",
-		strings.Join(moved, ", "), strings.Join(moved, ", webserver.")))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

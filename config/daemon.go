@@ -142,167 +142,150 @@ type Peregrine struct {
 	LogFormat string
 }
 
-func (c *Config) decodeDaemon(d *decoder) error {
+func (c *Config) decodeDaemon(d *decoder) {
 	dm := &c.Daemon
 	dm.BufferedOutputs = d.bool("buffered_outputs", false)
-	dm.OutputTimeout = d.durationIn(d.raw, "output_timeout", 2*time.Second, time.Millisecond)
-	out := d.block("outputs")
-	dm.Rate = d.floatIn(out, "outputs.rate", 0)
-	dm.MaxBurst = d.intIn(out, "outputs.max_burst", 1000)
-	dm.QueueCapacity = d.intIn(d.block("outputs_queue"), "outputs_queue.capacity", 0)
+	dm.OutputTimeout = d.duration("output_timeout", 2*time.Second, time.Millisecond)
+	dm.Rate = d.float("outputs.rate", 0)
+	dm.MaxBurst = d.int("outputs.max_burst", 1000)
+	dm.QueueCapacity = d.int("outputs_queue.capacity", 0)
 	d.decodeSinks(dm)
-	if err := d.decodeWebserver(&dm.Webserver); err != nil {
-		return err
-	}
+	d.decodeWebserver(&dm.Webserver)
 	dm.StaticFields = d.staticFields()
-	var err error
-	if dm.AppendOutput, err = d.appendOutput(); err != nil {
-		return err
-	}
+	dm.AppendOutput = d.appendOutput()
 	dm.WatchConfigFiles = d.bool("watch_config_files", true)
 	dm.LogLevel = d.str("log_level", "info")
-	return d.decodePeregrine(&dm.Peregrine)
+	d.decodePeregrine(&dm.Peregrine)
 }
 
 func (d *decoder) decodeSinks(dm *Daemon) {
-	f := d.block("file_output")
 	dm.FileOutput = FileOutput{
-		Enabled:   d.boolValue("file_output.enabled", f["enabled"], false),
-		Filename:  d.strIn(f, "filename", ""),
-		KeepAlive: d.boolValue("file_output.keep_alive", f["keep_alive"], true),
+		Enabled:   d.bool("file_output.enabled", false),
+		Filename:  d.str("file_output.filename", ""),
+		KeepAlive: d.bool("file_output.keep_alive", true),
 	}
-	p := d.block("program_output")
 	dm.ProgramOutput = ProgramOutput{
-		Enabled:   d.boolValue("program_output.enabled", p["enabled"], false),
-		Program:   d.strIn(p, "program", ""),
-		KeepAlive: d.boolValue("program_output.keep_alive", p["keep_alive"], false),
+		Enabled:   d.bool("program_output.enabled", false),
+		Program:   d.str("program_output.program", ""),
+		KeepAlive: d.bool("program_output.keep_alive", false),
 	}
-	h := d.block("http_output")
 	dm.HTTPOutput = HTTPOutput{
-		Enabled:         d.boolValue("http_output.enabled", h["enabled"], false),
-		URL:             d.strIn(h, "url", ""),
-		UserAgent:       d.strIn(h, "user_agent", "falcosecurity/falco"),
-		Insecure:        d.boolValue("http_output.insecure", h["insecure"], false),
-		CACert:          d.strIn(h, "ca_cert", ""),
-		CABundle:        d.strIn(h, "ca_bundle", ""),
-		CAPath:          d.strIn(h, "ca_path", "/etc/ssl/certs"),
-		MTLS:            d.boolValue("http_output.mtls", h["mtls"], false),
-		ClientCert:      d.strIn(h, "client_cert", "/etc/ssl/certs/client.crt"),
-		ClientKey:       d.strIn(h, "client_key", "/etc/ssl/certs/client.key"),
-		CompressUploads: d.boolValue("http_output.compress_uploads", h["compress_uploads"], false),
-		KeepAlive:       d.boolValue("http_output.keep_alive", h["keep_alive"], false),
-		Echo:            d.boolValue("http_output.echo", h["echo"], false),
+		Enabled:         d.bool("http_output.enabled", false),
+		URL:             d.str("http_output.url", ""),
+		UserAgent:       d.str("http_output.user_agent", "falcosecurity/falco"),
+		Insecure:        d.bool("http_output.insecure", false),
+		CACert:          d.str("http_output.ca_cert", ""),
+		CABundle:        d.str("http_output.ca_bundle", ""),
+		CAPath:          d.str("http_output.ca_path", "/etc/ssl/certs"),
+		MTLS:            d.bool("http_output.mtls", false),
+		ClientCert:      d.str("http_output.client_cert", "/etc/ssl/certs/client.crt"),
+		ClientKey:       d.str("http_output.client_key", "/etc/ssl/certs/client.key"),
+		CompressUploads: d.bool("http_output.compress_uploads", false),
+		KeepAlive:       d.bool("http_output.keep_alive", false),
+		Echo:            d.bool("http_output.echo", false),
 	}
-	dm.SyslogOutput = d.boolValue("syslog_output.enabled", d.block("syslog_output")["enabled"], false)
+	dm.SyslogOutput = d.bool("syslog_output.enabled", false)
 }
 
-func (d *decoder) decodeWebserver(w *Webserver) error {
-	m := d.block("webserver")
-	w.Enabled = d.boolValue("webserver.enabled", m["enabled"], true)
-	w.ListenAddress = d.strIn(m, "listen_address", "")
-	w.ListenPort = d.intIn(m, "webserver.listen_port", 8765)
+func (d *decoder) decodeWebserver(w *Webserver) {
+	w.Enabled = d.bool("webserver.enabled", true)
+	w.ListenAddress = d.str("webserver.listen_address", "")
+	w.ListenPort = d.int("webserver.listen_port", 8765)
 	if w.ListenPort < 0 || w.ListenPort > 65535 {
-		return fmt.Errorf("webserver.listen_port: %d is not a port", w.ListenPort)
+		d.fail("webserver.listen_port", "%d is not a port", w.ListenPort)
 	}
-	w.SSLEnabled = d.boolValue("webserver.ssl_enabled", m["ssl_enabled"], false)
-	w.SSLCertificate = d.strIn(m, "ssl_certificate", "/etc/falco/falco.pem")
-	w.HealthzEndpoint = d.strIn(m, "k8s_healthz_endpoint", "/healthz")
-	w.MetricsEnabled = d.boolValue("webserver.prometheus_metrics_enabled", m["prometheus_metrics_enabled"], true)
-	if ep, ok := m["k8s_audit_endpoint"]; ok && ep != nil {
-		w.K8sAuditEndpoint = fmt.Sprint(ep)
+	w.SSLEnabled = d.bool("webserver.ssl_enabled", false)
+	w.SSLCertificate = d.str("webserver.ssl_certificate", "/etc/falco/falco.pem")
+	w.HealthzEndpoint = d.str("webserver.k8s_healthz_endpoint", "/healthz")
+	w.MetricsEnabled = d.bool("webserver.prometheus_metrics_enabled", true)
+	if v := d.get("webserver.k8s_audit_endpoint"); v != nil {
+		ep := d.strAt("webserver.k8s_audit_endpoint", v, "")
+		w.K8sAuditEndpoint = ep
 		w.LegacyAuditSource = true
-		if !strings.HasPrefix(w.K8sAuditEndpoint, "/") {
-			return fmt.Errorf("webserver.k8s_audit_endpoint: %q must start with /", w.K8sAuditEndpoint)
+		if !strings.HasPrefix(ep, "/") {
+			d.fail("webserver.k8s_audit_endpoint", "%q must start with /", ep)
 		}
 	}
-	return nil
 }
 
 func (d *decoder) staticFields() []StaticField {
-	m := d.block("static_fields")
+	m := d.mapping("static_fields")
 	var out []StaticField
 	for _, k := range sortedKeys(m) {
-		out = append(out, StaticField{Name: k, Value: fmt.Sprint(m[k])})
+		out = append(out, StaticField{Name: k, Value: d.strAt("static_fields."+k, m[k], "")})
 	}
 	return out
 }
 
-func (d *decoder) appendOutput() ([]AppendOutput, error) {
-	v, ok := d.raw["append_output"]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("append_output: expected a list")
-	}
+func (d *decoder) appendOutput() []AppendOutput {
 	var out []AppendOutput
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("append_output[%d]: expected a mapping", i)
+	for i, e := range d.list("append_output") {
+		key := fmt.Sprintf("append_output[%d]", i)
+		if m := d.mappingAt(key, e); m != nil {
+			out = append(out, d.appendEntry(key, m))
 		}
-		a, err := appendEntry(m)
-		if err != nil {
-			return nil, fmt.Errorf("append_output[%d]: %w", i, err)
-		}
-		out = append(out, a)
 	}
-	return out, nil
+	return out
 }
 
-func appendEntry(m map[string]any) (AppendOutput, error) {
+func (d *decoder) appendEntry(key string, m map[string]any) AppendOutput {
 	var a AppendOutput
-	if match, ok := m["match"].(map[string]any); ok {
-		a.Source = str(match["source"])
-		a.Rule = str(match["rule"])
-		switch t := match["tags"].(type) {
-		case []any:
-			for _, x := range t {
-				a.Tags = append(a.Tags, fmt.Sprint(x))
-			}
-		case string:
-			a.Tags = []string{t}
+	match := d.mappingAt(key+".match", m["match"])
+	a.Source = d.strAt(key+".match.source", match["source"], "")
+	a.Rule = d.strAt(key+".match.rule", match["rule"], "")
+	switch t := match["tags"].(type) {
+	case []any:
+		for j, x := range t {
+			a.Tags = append(a.Tags, d.strAt(fmt.Sprintf("%s.match.tags[%d]", key, j), x, ""))
 		}
+	case nil:
+	default:
+		a.Tags = []string{d.strAt(key+".match.tags", t, "")}
 	}
-	a.ExtraOutput = str(m["extra_output"])
-	if ef, ok := m["extra_fields"].([]any); ok {
-		for _, f := range ef {
-			switch f := f.(type) {
-			case string:
-				a.ExtraFields = append(a.ExtraFields, ExtraField{Name: f})
-			case map[string]any:
-				for _, k := range sortedKeys(f) {
-					a.ExtraFields = append(a.ExtraFields, ExtraField{Name: k, Value: fmt.Sprint(f[k]), Static: true})
-				}
-			default:
-				return a, fmt.Errorf("extra_fields: expected field names or name: value pairs")
-			}
-		}
+	a.ExtraOutput = d.strAt(key+".extra_output", m["extra_output"], "")
+	ef, ok := m["extra_fields"].([]any)
+	if m["extra_fields"] != nil && !ok {
+		d.fail(key+".extra_fields", "expected a list of field names or name: value pairs, got %s", show(m["extra_fields"]))
 	}
-	return a, nil
+	for j, f := range ef {
+		a.ExtraFields = append(a.ExtraFields, d.extraField(fmt.Sprintf("%s.extra_fields[%d]", key, j), f)...)
+	}
+	return a
 }
 
-func (d *decoder) decodePeregrine(p *Peregrine) error {
-	m := d.block("peregrine")
-	p.StateDir = d.strIn(m, "state_dir", "")
-	p.Overflow = d.strIn(m, "overflow", "block")
-	if p.Overflow != "block" && p.Overflow != "drop" {
-		return fmt.Errorf("peregrine.overflow: %q must be block or drop", p.Overflow)
+// extraField is a field name, or name: value pairs (static values).
+func (d *decoder) extraField(key string, f any) []ExtraField {
+	switch f := f.(type) {
+	case string:
+		return []ExtraField{{Name: f}}
+	case map[string]any:
+		var out []ExtraField
+		for _, k := range sortedKeys(f) {
+			out = append(out, ExtraField{Name: k, Value: d.strAt(key+"."+k, f[k], ""), Static: true})
+		}
+		return out
 	}
-	p.RateLimit = d.strIn(m, "rate_limit", "delay")
-	if p.RateLimit != "delay" && p.RateLimit != "drop" {
-		return fmt.Errorf("peregrine.rate_limit: %q must be delay or drop", p.RateLimit)
-	}
-	p.DrainTimeout = d.durationIn(m, "drain_timeout", 30*time.Second, time.Second)
-	s := asMap(m["source_silence"])
-	p.SilenceTimeout = d.durationIn(s, "timeout", 10*time.Minute, time.Second)
-	p.SilencePriority = d.strIn(s, "priority", "warning")
-	p.RedactOutputs = d.boolValue("peregrine.redact_outputs", m["redact_outputs"], false)
-	p.SpoolMaxBytes = int64(d.intIn(asMap(m["spool"]), "peregrine.spool.max_bytes", 1<<30))
-	p.Workers = d.intIn(m, "peregrine.workers", 0)
-	p.LogFormat = d.strIn(m, "log_format", "text")
+	d.fail(key, "expected a field name or name: value pairs, got %s", show(f))
 	return nil
+}
+
+func (d *decoder) decodePeregrine(p *Peregrine) {
+	p.StateDir = d.str("peregrine.state_dir", "")
+	p.Overflow = d.str("peregrine.overflow", "block")
+	if p.Overflow != "block" && p.Overflow != "drop" {
+		d.fail("peregrine.overflow", "%q must be block or drop", p.Overflow)
+	}
+	p.RateLimit = d.str("peregrine.rate_limit", "delay")
+	if p.RateLimit != "delay" && p.RateLimit != "drop" {
+		d.fail("peregrine.rate_limit", "%q must be delay or drop", p.RateLimit)
+	}
+	p.DrainTimeout = d.duration("peregrine.drain_timeout", 30*time.Second, time.Second)
+	p.SilenceTimeout = d.duration("peregrine.source_silence.timeout", 10*time.Minute, time.Second)
+	p.SilencePriority = d.str("peregrine.source_silence.priority", "warning")
+	p.RedactOutputs = d.bool("peregrine.redact_outputs", false)
+	p.SpoolMaxBytes = int64(d.int("peregrine.spool.max_bytes", 1<<30))
+	p.Workers = d.int("peregrine.workers", 0)
+	p.LogFormat = d.str("peregrine.log_format", "text")
 }
 
 func str(v any) string {
@@ -315,74 +298,6 @@ func str(v any) string {
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
-}
-
-// block returns a top-level mapping, or nil.
-func (d *decoder) block(key string) map[string]any { return asMap(d.raw[key]) }
-
-func (d *decoder) strIn(m map[string]any, key, def string) string {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return def
-	}
-	return fmt.Sprint(v)
-}
-
-func (d *decoder) intIn(m map[string]any, name string, def int) int {
-	key := name[strings.LastIndexByte(name, '.')+1:]
-	switch v := m[key].(type) {
-	case nil:
-		return def
-	case int:
-		return v
-	case float64:
-		return int(v)
-	case string:
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	d.errs = append(d.errs, fmt.Sprintf("config key %s: %v is not an integer; using %d", name, m[key], def))
-	return def
-}
-
-func (d *decoder) floatIn(m map[string]any, name string, def float64) float64 {
-	key := name[strings.LastIndexByte(name, '.')+1:]
-	switch v := m[key].(type) {
-	case nil:
-		return def
-	case int:
-		return float64(v)
-	case float64:
-		return v
-	case string:
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
-		}
-	}
-	d.errs = append(d.errs, fmt.Sprintf("config key %s: %v is not a number; using %v", name, m[key], def))
-	return def
-}
-
-// durationIn reads a Go duration ("30s", "10m") or a bare number in unit.
-func (d *decoder) durationIn(m map[string]any, key string, def, unit time.Duration) time.Duration {
-	switch v := m[key].(type) {
-	case nil:
-		return def
-	case int:
-		return time.Duration(v) * unit
-	case float64:
-		return time.Duration(v * float64(unit))
-	case string:
-		if dur, err := time.ParseDuration(v); err == nil {
-			return dur
-		}
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			return time.Duration(n * float64(unit))
-		}
-	}
-	d.errs = append(d.errs, fmt.Sprintf("config key %s: %v is not a duration; using %v", key, m[key], def))
-	return def
 }
 
 // Matches reports whether the append_output entry selects a rule of

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/peregrine-sec/peregrine/rules"
 )
 
 // Merge strategies of config_files entries, as Falco names them.
@@ -15,42 +19,64 @@ const (
 	strategyAddOnly = "add-only" // only keys not set yet are added
 )
 
-// mergeConfigFiles merges the config_files of raw (read from path) into
-// raw, in order: each entry is a file or a directory (its .yaml/.yml files
-// in name order), as a string or as {path, strategy}. A relative path is
-// taken from the main file's directory. Missing paths are notes, not
-// errors: the shipped falco.yaml names /etc/falco/config.d, which is often
-// absent. It returns the files read, after those already in files.
-func mergeConfigFiles(raw map[string]any, path string, files []string) ([]string, []string, error) {
-	entries, err := configFileEntries(raw["config_files"])
+// mergeConfigFiles merges the config_files of the main file into the
+// document, in order: each entry is a file or a directory (its .yaml/.yml
+// files in name order), as a string or as {path, strategy}. A relative
+// path is taken from the main file's directory. Missing paths are notes,
+// not errors: the shipped falco.yaml names /etc/falco/config.d, which is
+// often absent.
+func (d *document) mergeConfigFiles() error {
+	var v any
+	if n := value(d.root, "config_files"); n != nil {
+		if err := n.Decode(&v); err != nil {
+			return yamlError(d.main, err)
+		}
+	}
+	entries, err := configFileEntries(v)
 	if err != nil {
-		return files, nil, err
+		return d.errorFor(err)
 	}
-	var notes []string
-	for _, e := range entries {
-		p := e.path
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(path), p)
+	for i, e := range entries {
+		if err := d.mergeEntry(i, e); err != nil {
+			return err
 		}
-		list, err := yamlFilesAt(p)
-		if os.IsNotExist(err) {
-			notes = append(notes, fmt.Sprintf("config_files: %s does not exist; skipped", p))
-			continue
-		}
+	}
+	return nil
+}
+
+func (d *document) mergeEntry(i int, e configFile) error {
+	key := fmt.Sprintf("config_files[%d]", i)
+	p := e.path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(d.main), p)
+	}
+	list, err := yamlFilesAt(p)
+	if os.IsNotExist(err) {
+		d.notes = append(d.notes, Diag{Pos: d.pos(key), Warning: true, Msg: fmt.Sprintf("config_files: %s does not exist; skipped", p)})
+		return nil
+	}
+	if err != nil {
+		return &Error{Diags: []Diag{{Pos: d.pos(key), Msg: fmt.Sprintf("%s: %v", key, err)}}}
+	}
+	for _, f := range list {
+		extra, err := d.readFile(f)
 		if err != nil {
-			return files, notes, fmt.Errorf("config_files: %w", err)
+			return err
 		}
-		for _, f := range list {
-			extra, err := readFile(f)
-			if err != nil {
-				return files, notes, err
-			}
-			delete(extra, "config_files") // no nesting, as Falco
-			mergeInto(raw, extra, e.strategy)
-			files = append(files, f)
-		}
+		removeKey(extra, "config_files") // no nesting, as Falco
+		d.mark(extra, f)
+		mergeMapping(d.root, extra, e.strategy)
+		d.files = append(d.files, f)
 	}
-	return files, notes, nil
+	return nil
+}
+
+// errorFor places a problem of the document's keys.
+func (d *document) errorFor(err error) *Error {
+	if p, ok := err.(problem); ok {
+		return &Error{Diags: []Diag{{Pos: d.pos(p.key), Msg: p.msg}}}
+	}
+	return &Error{Diags: []Diag{{Pos: rules.Position{File: d.main}, Msg: err.Error()}}}
 }
 
 type configFile struct{ path, strategy string }
@@ -65,7 +91,7 @@ func configFileEntries(v any) ([]configFile, error) {
 	case []any:
 		list = v
 	default:
-		return nil, fmt.Errorf("config_files: expected a list")
+		return nil, problem{"config_files", "config_files: expected a list of files and directories, got " + show(v)}
 	}
 	var out []configFile
 	for i, e := range list {
@@ -79,13 +105,14 @@ func configFileEntries(v any) ([]configFile, error) {
 				cf.strategy = s
 			}
 		}
+		key := fmt.Sprintf("config_files[%d]", i)
 		if cf.path == "" {
-			return nil, fmt.Errorf("config_files[%d]: expected a path", i)
+			return nil, problem{key, key + ": expected a path"}
 		}
 		switch cf.strategy {
 		case strategyAppend, strategyReplace, strategyAddOnly:
 		default:
-			return nil, fmt.Errorf("config_files[%d]: unknown strategy %q (append, override or add-only)", i, cf.strategy)
+			return nil, problem{key + ".strategy", fmt.Sprintf("%s: unknown strategy %q (append, override or add-only)", key, cf.strategy)}
 		}
 		out = append(out, cf)
 	}
@@ -117,34 +144,33 @@ func yamlFilesAt(p string) ([]string, error) {
 	return out, nil
 }
 
-// mergeInto merges src into dst with a strategy.
-func mergeInto(dst, src map[string]any, strategy string) {
-	for k, v := range src {
-		old, exists := dst[k]
+// mergeMapping merges the pairs of mapping src into mapping dst. A pair
+// that replaces one brings its key node along, so the key's position is
+// that of the file that set the final value.
+func mergeMapping(dst, src *yaml.Node, strategy string) {
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		j := pairIndex(dst, k.Value)
 		switch {
+		case j < 0:
+			dst.Content = append(dst.Content, k, v)
 		case strategy == strategyAddOnly:
-			if !exists {
-				dst[k] = v
-			}
-		case strategy == strategyReplace || !exists:
-			dst[k] = v
-		default:
-			dst[k] = mergeValue(old, v)
+		case strategy == strategyReplace || !mergeValue(dst.Content[j+1], v):
+			dst.Content[j], dst.Content[j+1] = k, v
 		}
 	}
 }
 
-func mergeValue(old, v any) any {
-	switch nv := v.(type) {
-	case map[string]any:
-		if om, ok := old.(map[string]any); ok {
-			mergeInto(om, nv, strategyAppend)
-			return om
-		}
-	case []any:
-		if ol, ok := old.([]any); ok {
-			return append(ol, nv...)
-		}
+// mergeValue merges v into old when both are mappings (key by key) or
+// both lists (appended), and reports false when v replaces old instead.
+func mergeValue(old, v *yaml.Node) bool {
+	switch {
+	case old.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode:
+		mergeMapping(old, v, strategyAppend)
+	case old.Kind == yaml.SequenceNode && v.Kind == yaml.SequenceNode:
+		old.Content = append(old.Content, v.Content...)
+	default:
+		return false
 	}
-	return v
+	return true
 }

@@ -15,42 +15,40 @@ var KnownPlugins = map[string]bool{
 	"k8saudit-ovh": true, "json": true, "kafka": true,
 }
 
-func (c *Config) decodePlugins(d decoder) error {
-	list, ok := d.raw["plugins"].([]any)
-	if d.raw["plugins"] != nil && !ok {
-		return fmt.Errorf("plugins: expected a list")
-	}
+func (c *Config) decodePlugins(d *decoder) {
 	byName := map[string]bool{}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("plugins[%d]: expected a mapping", i)
+	for i, e := range d.list("plugins") {
+		key := fmt.Sprintf("plugins[%d]", i)
+		m := d.mappingAt(key, e)
+		if m == nil {
+			if e == nil {
+				d.fail(key, "expected a mapping, got null")
+			}
+			continue
 		}
 		p := Plugin{InitConfig: m["init_config"]}
-		p.Name, _ = m["name"].(string)
-		p.LibraryPath, _ = m["library_path"].(string)
+		p.Name = d.strAt(key+".name", m["name"], "")
+		p.LibraryPath = d.strAt(key+".library_path", m["library_path"], "")
+		p.OpenParams = strings.TrimSpace(d.strAt(key+".open_params", m["open_params"], ""))
 		if p.Name == "" {
-			return fmt.Errorf("plugins[%d]: missing name", i)
-		}
-		if op, ok := m["open_params"]; ok && op != nil {
-			p.OpenParams = strings.TrimSpace(fmt.Sprint(op))
+			d.fail(key, "missing name")
+			continue
 		}
 		if !KnownPlugins[p.Name] {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("plugin %q is not part of the k8saudit family; Peregrine cannot run it", p.Name))
+			d.warn(key+".name", fmt.Sprintf("plugin %q is not part of the k8saudit family; Peregrine cannot run it", p.Name))
 		}
 		byName[p.Name] = true
 		c.Plugins = append(c.Plugins, p)
 	}
 	if _, ok := d.raw["load_plugins"]; ok {
 		c.LoadPlugins = []string{}
-		for _, n := range d.strings("load_plugins") {
+		for i, n := range d.strings("load_plugins") {
 			if !byName[n] {
-				return fmt.Errorf("Cannot load plugin '%s': plugin config not found for given name", n)
+				d.fail(fmt.Sprintf("load_plugins[%d]", i), "Cannot load plugin '%s': plugin config not found for given name", n)
 			}
 			c.LoadPlugins = append(c.LoadPlugins, n)
 		}
 	}
-	return nil
 }
 
 // Loaded returns the plugins to run: those in load_plugins, in its order,
@@ -72,50 +70,39 @@ func (c *Config) Loaded() []Plugin {
 }
 
 // decodeSelectors reads rules: [{enable|disable: {rule: GLOB | tag: TAG}}].
-func (c *Config) decodeSelectors(d decoder) error {
-	v, ok := d.raw["rules"]
-	if !ok || v == nil {
-		return nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("rules: expected a list of enable/disable entries")
-	}
-	for i, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			return fmt.Errorf("rules[%d]: expected a mapping", i)
+func (c *Config) decodeSelectors(d *decoder) {
+	for i, e := range d.list("rules") {
+		key := fmt.Sprintf("rules[%d]", i)
+		m := d.mappingAt(key, e)
+		if m == nil && e == nil {
+			d.fail(key, "expected enable: or disable:, got null")
 		}
-		for verb, body := range m {
+		for _, verb := range sortedKeys(m) {
 			if verb != "enable" && verb != "disable" {
-				return fmt.Errorf("rules[%d]: unknown key %q (expected enable or disable)", i, verb)
+				d.fail(key, "unknown key %q (expected enable or disable)", verb)
+				continue
 			}
-			sel, err := selector(verb == "enable", body)
-			if err != nil {
-				return fmt.Errorf("rules[%d].%s: %w", i, verb, err)
+			if sel, ok := d.selector(key+"."+verb, verb == "enable", m[verb]); ok {
+				c.Selectors = append(c.Selectors, sel)
 			}
-			c.Selectors = append(c.Selectors, sel)
 		}
 	}
-	return nil
 }
 
-func selector(enable bool, body any) (rules.Selector, error) {
+func (d *decoder) selector(key string, enable bool, body any) (rules.Selector, bool) {
 	m, ok := body.(map[string]any)
 	if !ok {
-		return rules.Selector{}, fmt.Errorf("expected rule: or tag:")
+		d.fail(key, "expected rule: or tag:, got %s", show(body))
+		return rules.Selector{}, false
+	}
+	if m["rule"] == nil && m["tag"] == nil {
+		d.fail(key, "expected rule: or tag:")
+		return rules.Selector{}, false
 	}
 	s := rules.Selector{Enable: enable}
-	if r, ok := m["rule"]; ok {
-		s.Rule = fmt.Sprint(r)
-	}
-	if t, ok := m["tag"]; ok {
-		s.Tag = fmt.Sprint(t)
-	}
-	if s.Rule == "" && s.Tag == "" {
-		return s, fmt.Errorf("expected rule: or tag:")
-	}
-	return s, nil
+	s.Rule = d.strAt(key+".rule", m["rule"], "")
+	s.Tag = d.strAt(key+".tag", m["tag"], "")
+	return s, s.Rule != "" || s.Tag != ""
 }
 
 // InitMap returns init_config as a map: a YAML mapping as written, a JSON

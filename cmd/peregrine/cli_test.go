@@ -186,6 +186,48 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateConfig: validate -c reports the configuration's problems as
+// it does the rules': FILE:LINE:COL (or FILE), on stdout, as text or JSON;
+// the plugin entries are checked as run reads them.
+func TestValidateConfig(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		code      int
+		want      []string // in the text output
+		severity  string   // of the first JSON problem
+	}{
+		{"wrong type", "json_output: true\nwebserver:\n  listen_port: eighty\n", 1,
+			[]string{"falco.yaml:3:", "webserver.listen_port", "eighty", "no rules checked"}, "error"},
+		{"misspelled init_config key", "plugins:\n  - name: k8saudit\n    library_path: x\n    init_config: {bearer_token: [abc]}\n    open_params: http://:9765/k8s-audit\n", 0,
+			[]string{`falco.yaml: warning: plugin k8saudit: init_config key "bearer_token"`, `did you mean "bearer_tokens"`}, "warning"},
+		{"bad init_config value", "plugins:\n  - name: k8saudit\n    library_path: x\n    init_config: {maxEventSize: big}\n    open_params: http://:9765/k8s-audit\n", 1,
+			[]string{"plugin k8saudit: init_config.maxEventSize", "1 errors"}, "error"},
+		{"unused key", "not_a_key: 1\n", 0, []string{`falco.yaml:1:1: warning: config key "not_a_key"`}, "warning"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, "falco.yaml", tt.doc)
+			out, errOut, code := run(t, "", "validate", "-c", p)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			out, _, _ = run(t, "", "validate", "--json", "-c", p)
+			var probs []struct{ File, Severity, Message string }
+			if err := json.Unmarshal([]byte(out), &probs); err != nil || len(probs) == 0 {
+				t.Fatalf("--json: %v: %q", err, out)
+			}
+			if probs[0].File != p || probs[0].Severity != tt.severity {
+				t.Errorf("--json first problem %+v, want file %s, %s", probs[0], p, tt.severity)
+			}
+		})
+	}
+}
+
 func TestInfoCommands(t *testing.T) {
 	out, _, code := run(t, "", "version")
 	if code != 0 || !strings.Contains(out, "peregrine ") || !strings.Contains(out, "go: go1.") {

@@ -34,23 +34,11 @@ func TestValidateSeedConfigs(t *testing.T) {
 	if shared == "" {
 		t.Skip("../shared is absent")
 	}
-	dir := t.TempDir()
-	var paths []string
-	for _, prefix := range []string{"000", "001", "003", "004"} {
-		ms, _ := filepath.Glob(filepath.Join(shared, "seeds", prefix+"_*"))
-		for _, m := range ms {
-			b, _ := os.ReadFile(m)
-			for i, s := range config.SeedConfigs(string(b)) {
-				p := filepath.Join(dir, fmt.Sprintf("%s-%d.yaml", prefix, i))
-				os.WriteFile(p, []byte(s), 0o644)
-				paths = append(paths, p)
-			}
-		}
-	}
-	paths = append(paths, filepath.Join(shared, "upstream/configs/falco-test/k8s_audit.yaml"),
+	paths := append(seedSnippets(t, shared), filepath.Join(shared, "upstream/configs/falco-test/k8s_audit.yaml"),
 		filepath.Join(shared, "upstream/configs/k8saudit-gke/falco.yaml"))
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
+			setSeedEnv(t, p)
 			if err := runValidate(&engineFlags{config: p}); err != nil {
 				t.Fatalf("validate -c %s: %v", p, err)
 			}
