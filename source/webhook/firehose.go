@@ -162,14 +162,7 @@ func (h *Handler) countFirehose(groups []clusterEvents, skipped map[string]int, 
 	for _, g := range groups {
 		n += len(g.events)
 	}
-	for reason, k := range skipped {
-		h.skip(reason, k)
-		n += k
-	}
-	if n > 0 {
-		h.received(n)
-		h.clock.Received(time.Now())
-	}
+	h.countAccepted(n, skipped)
 	if len(skipped) > 0 {
 		h.logs.Warn(h.o.Log, "firehose skipped", "Firehose records or log events skipped; the rest of the request is accepted",
 			"source", h.o.Name, "request_id", id, "skipped", skipped, "first_malformed_record", problem)

@@ -319,6 +319,16 @@ func (h *Handler) decode(body []byte, cluster string, count bool) ([]*audit.Even
 
 // countBatch counts an accepted batch's events, decoded or dropped.
 func (h *Handler) countBatch(decoded int, skipped map[string]int) {
+	h.countAccepted(decoded, skipped)
+	if k := skipped[audit.ReasonTooLarge]; k > 0 {
+		h.logs.Warn(h.o.Log, "events too-large", "events over maxEventSize dropped; the rest of the batch is accepted",
+			"source", h.o.Name, "count", k, "max_event_size", h.o.MaxEventSize)
+	}
+}
+
+// countAccepted counts what an accepted request held: the events decoded
+// and those skipped, by reason, all of them received.
+func (h *Handler) countAccepted(decoded int, skipped map[string]int) {
 	n := decoded
 	for reason, k := range skipped {
 		h.skip(reason, k)
@@ -327,10 +337,6 @@ func (h *Handler) countBatch(decoded int, skipped map[string]int) {
 	if n > 0 {
 		h.received(n)
 		h.clock.Received(time.Now())
-	}
-	if k := skipped[audit.ReasonTooLarge]; k > 0 {
-		h.logs.Warn(h.o.Log, "events too-large", "events over maxEventSize dropped; the rest of the batch is accepted",
-			"source", h.o.Name, "count", k, "max_event_size", h.o.MaxEventSize)
 	}
 }
 
