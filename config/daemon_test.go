@@ -102,8 +102,10 @@ config_files:
 	if got := c.RulesFiles; len(got) != 2 || got[1] != "b.yaml" {
 		t.Errorf("rules_files %v: lists append", got)
 	}
-	if !c.Daemon.FileOutput.Enabled || c.Daemon.FileOutput.KeepAlive {
-		t.Errorf("file_output %+v: maps merge", c.Daemon.FileOutput)
+	// config.d's file_output replaced the main file's whole, so keep_alive
+	// is back to its default (Falco merges at the root only).
+	if !c.Daemon.FileOutput.Enabled || !c.Daemon.FileOutput.KeepAlive {
+		t.Errorf("file_output %+v: a mapping is replaced whole", c.Daemon.FileOutput)
 	}
 	if c.Priority.String() != "Warning" || !c.JSONOutput {
 		t.Errorf("priority %v json %v: add-only keeps set keys, adds new ones", c.Priority, c.JSONOutput)

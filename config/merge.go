@@ -14,7 +14,7 @@ import (
 
 // Merge strategies of config_files entries, as Falco names them.
 const (
-	strategyAppend  = "append"   // maps merged, lists appended, scalars replaced (default)
+	strategyAppend  = "append"   // lists appended, anything else replaced whole (default)
 	strategyReplace = "override" // top-level keys replaced whole
 	strategyAddOnly = "add-only" // only keys not set yet are added
 )
@@ -144,9 +144,12 @@ func yamlFilesAt(p string) ([]string, error) {
 	return out, nil
 }
 
-// mergeMapping merges the pairs of mapping src into mapping dst. A pair
-// that replaces one brings its key node along, so the key's position is
-// that of the file that set the final value.
+// mergeMapping merges the top-level pairs of src into dst as Falco does:
+// at the root only, so a mapping such as webserver: set by a later file
+// replaces the earlier one whole (Falco's documentation warns of this);
+// with append, a list set by both is the two lists joined. A pair that
+// replaces one brings its key node along, so the key's position is that
+// of the file that set the final value.
 func mergeMapping(dst, src *yaml.Node, strategy string) {
 	for i := 0; i+1 < len(src.Content); i += 2 {
 		k, v := src.Content[i], src.Content[i+1]
@@ -155,22 +158,10 @@ func mergeMapping(dst, src *yaml.Node, strategy string) {
 		case j < 0:
 			dst.Content = append(dst.Content, k, v)
 		case strategy == strategyAddOnly:
-		case strategy == strategyReplace || !mergeValue(dst.Content[j+1], v):
+		case strategy == strategyAppend && dst.Content[j+1].Kind == yaml.SequenceNode && v.Kind == yaml.SequenceNode:
+			dst.Content[j+1].Content = append(dst.Content[j+1].Content, v.Content...)
+		default:
 			dst.Content[j], dst.Content[j+1] = k, v
 		}
 	}
-}
-
-// mergeValue merges v into old when both are mappings (key by key) or
-// both lists (appended), and reports false when v replaces old instead.
-func mergeValue(old, v *yaml.Node) bool {
-	switch {
-	case old.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode:
-		mergeMapping(old, v, strategyAppend)
-	case old.Kind == yaml.SequenceNode && v.Kind == yaml.SequenceNode:
-		old.Content = append(old.Content, v.Content...)
-	default:
-		return false
-	}
-	return true
 }
