@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,6 +113,19 @@ config_files:
 	}
 	if len(c.Files) != 4 {
 		t.Errorf("files %v", c.Files)
+	}
+}
+
+// TestConfigFilesNotNested: an included file that names config_files is
+// an error at its line, as Falco refuses nested includes.
+func TestConfigFilesNotNested(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "extra.yaml"), []byte("priority: error\nconfig_files: [more.yaml]\n"), 0o644)
+	main := filepath.Join(dir, "falco.yaml")
+	os.WriteFile(main, []byte("config_files: [extra.yaml]\n"), 0o644)
+	_, err := Load(main, nil)
+	if err == nil || !strings.Contains(err.Error(), "extra.yaml:2:1: config_files: an included file cannot include others") {
+		t.Errorf("error %v", err)
 	}
 }
 

@@ -63,7 +63,11 @@ func (d *document) mergeEntry(i int, e configFile) error {
 		if err != nil {
 			return err
 		}
-		removeKey(extra, "config_files") // no nesting, as Falco
+		if j := pairIndex(extra, "config_files"); j >= 0 {
+			k := extra.Content[j]
+			return errorAt(rules.Position{File: f, Line: k.Line, Col: k.Column},
+				"config_files: an included file cannot include others (Falco refuses it too); list them in %s", d.main)
+		}
 		d.mark(extra, f)
 		mergeMapping(d.root, extra, e.strategy)
 		d.files = append(d.files, f)
