@@ -50,6 +50,12 @@ func (h *historyFlags) open(cfg *config.Config) (source.Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if check, ok := checkers()[p.Name]; ok {
+		ws, _ := check(ic, p.OpenParams) // open reports the errors
+		for _, w := range ws {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+	}
 	env := source.Env{Plugin: p.Name, InitConfig: ic, OpenParams: p.OpenParams,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	return open(env, since, until)
