@@ -77,7 +77,10 @@ func ParseConfig(m map[string]any) (Config, error) {
 	if c.Tokens, err = tokens(m["bearer_tokens"]); err != nil {
 		return c, err
 	}
-	sm, _ := m["spool"].(map[string]any)
+	sm, ok := m["spool"].(map[string]any)
+	if !ok && m["spool"] != nil {
+		return c, fmt.Errorf("init_config.spool: expected a mapping such as {max_bytes: 1073741824}, got %T", m["spool"])
+	}
 	maxBytes, err := intKey(sm, "max_bytes", 0)
 	c.SpoolMaxBytes = int64(maxBytes)
 	if err != nil {

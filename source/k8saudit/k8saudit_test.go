@@ -90,6 +90,7 @@ func TestCheck(t *testing.T) {
 		{name: "spool typo", init: map[string]any{"spool": map[string]any{"maxbytes": 1}}, warn: []string{
 			`init_config key "spool.maxbytes" is not used by k8saudit; ignored (did you mean "spool.max_bytes"?)`}},
 		{name: "bad value", init: map[string]any{"maxEventSize": "big"}, err: `init_config.maxEventSize: "big" is not an integer`},
+		{name: "spool not a mapping", init: map[string]any{"spool": 5}, err: "init_config.spool: expected a mapping"},
 		{name: "warns with an error", init: map[string]any{"maxEventSize": "big", "clientCA": "/ca.pem"}, err: "maxEventSize", warn: []string{
 			`init_config key "clientCA" is not used by k8saudit; ignored (did you mean "client_ca"?)`}},
 		{name: "bad scheme", params: "ftp://x/y", err: `scheme "ftp" is not supported`},
