@@ -409,13 +409,6 @@ func (c *Config) decodeEngine(d *decoder) {
 	c.StdoutOutput = d.bool("stdout_output.enabled", true)
 }
 
-func (c *Config) warnUnused(d *decoder) {
-	for _, k := range sortedKeys(c.Raw) {
-		if !usedKeys[k] && !laterKeys[k] {
-			d.warn(k, fmt.Sprintf("config key %q is not used by Peregrine; ignored", k))
-		}
-	}
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

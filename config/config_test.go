@@ -238,6 +238,38 @@ func TestDiags(t *testing.T) {
 	}
 }
 
+// TestUnusedNestedKeys: inside the blocks of known shape, a key nothing
+// reads gets a warning at its line, with the key probably meant; blocks
+// of user data are not looked into.
+func TestUnusedNestedKeys(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"typo in http_output", "http_output:\n  enabled: false\n  insecur: true\n",
+			[]string{`falco.yaml:3:3: config key "http_output.insecur" is not used by Peregrine; ignored (did you mean "http_output.insecure"?)`}},
+		{"Falco key without use here", "webserver:\n  threadiness: 4\n",
+			[]string{`falco.yaml:2:3: config key "webserver.threadiness" is not used by Peregrine; ignored`}},
+		{"two levels down", "peregrine:\n  source_silence: {timout: 5m}\n",
+			[]string{`falco.yaml:2:20: config key "peregrine.source_silence.timout" is not used by Peregrine; ignored (did you mean "peregrine.source_silence.timeout"?)`}},
+		{"kafka_output", "kafka_output:\n  enabled: false\n  brokers: [k:9092]\n  topc: alerts\n",
+			[]string{`falco.yaml:4:3: config key "kafka_output.topc" is not used by Peregrine; ignored (did you mean "kafka_output.topic"?)`}},
+		{"user data not walked", "static_fields:\n  anything: x\nappend_output:\n  - match: {source: k8s_audit}\n    extra_output: x\n", nil},
+		{"all known", "webserver: {enabled: true, listen_port: 8765}\nhttp_output: {enabled: false, url: http://x}\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, errText := loadIn(t, map[string]string{"falco.yaml": tt.doc})
+			if errText != "" {
+				t.Fatal(errText)
+			}
+			if !reflect.DeepEqual(c.Warnings, tt.want) && !(len(c.Warnings) == 0 && len(tt.want) == 0) {
+				t.Errorf("warnings\n%q\nwant\n%q", c.Warnings, tt.want)
+			}
+		})
+	}
+}
+
 // TestUnsetVariables: ${VAR} of a variable that is not set reads as "" and
 // is said where it is written; a set one, even empty, says nothing.
 func TestUnsetVariables(t *testing.T) {

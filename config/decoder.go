@@ -20,10 +20,11 @@ type decoder struct {
 	errs     []problem
 	warnings []problem
 	failed   map[string]bool // keys already reported, so each fails once
+	read     map[string]bool // every path get was asked for, and its parents
 }
 
 func newDecoder(raw map[string]any) *decoder {
-	return &decoder{raw: raw, failed: map[string]bool{}}
+	return &decoder{raw: raw, failed: map[string]bool{}, read: map[string]bool{}}
 }
 
 // fail records an error about key; the message starts with the key.
@@ -42,6 +43,9 @@ func (d *decoder) warn(key, msg string) { d.warnings = append(d.warnings, proble
 func (d *decoder) get(path string) any {
 	var v any = d.raw
 	done := ""
+	for p := path; p != ""; p, _, _ = cutLast(p, ".") {
+		d.read[p] = true
+	}
 	for _, k := range strings.Split(path, ".") {
 		if v == nil {
 			return nil
@@ -236,4 +240,12 @@ func show(v any) string {
 		return "null"
 	}
 	return fmt.Sprint(v)
+}
+
+// cutLast is strings.Cut at the last sep: "a.b.c" gives "a.b", "c".
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return "", s, false
 }

@@ -3,122 +3,23 @@ package source
 import (
 	"fmt"
 	"log/slog"
-	"slices"
-	"sort"
-	"strings"
+
+	"github.com/peregrine-sec/peregrine/internal/keys"
 )
 
 // UnknownKeys returns one warning per key of initConfig that the plugin
-// does not read, sorted, naming the known key it was probably meant to
-// be. A typo must not pass silently: a misspelled bearer_tokens turns the
-// webhook's authentication off.
-//
-// known lists the keys the plugin reads; "spool.max_bytes" is max_bytes
-// in the mapping under spool. The keys of a mapping are checked only when
-// known lists some of them: other mappings (bearer_tokens) hold data, and
-// their keys may be secrets. Warnings name keys, never values.
+// does not read (keys.Find), sorted, naming the known key it was
+// probably meant to be. Warnings name keys, never values.
 func UnknownKeys(plugin string, initConfig map[string]any, known []string) []string {
-	out := unknownIn(plugin, initConfig, "", known)
-	sort.Strings(out)
-	return out
-}
-
-// unknownIn checks the mapping m found at prefix ("" or "spool.").
-func unknownIn(plugin string, m map[string]any, prefix string, known []string) []string {
-	here, nested := level(prefix, known)
 	var out []string
-	for k, v := range m {
-		if !slices.Contains(here, k) {
-			out = append(out, unknownKey(plugin, prefix, k, here))
-			continue
+	for _, u := range keys.Find(initConfig, known) {
+		w := fmt.Sprintf("init_config key %q is not used by %s; ignored", u.Key, plugin)
+		if u.Suggestion != "" {
+			w += fmt.Sprintf(" (did you mean %q?)", u.Suggestion)
 		}
-		if sub, ok := v.(map[string]any); ok && nested[k] {
-			out = append(out, unknownIn(plugin, sub, prefix+k+".", known)...)
-		}
+		out = append(out, w)
 	}
 	return out
-}
-
-// level returns the names known directly under prefix, sorted, and those
-// of them that have known keys of their own.
-func level(prefix string, known []string) ([]string, map[string]bool) {
-	var here []string
-	nested := map[string]bool{}
-	for _, k := range known {
-		rest, ok := strings.CutPrefix(k, prefix)
-		if !ok {
-			continue
-		}
-		name, _, sub := strings.Cut(rest, ".")
-		if !slices.Contains(here, name) {
-			here = append(here, name)
-		}
-		nested[name] = nested[name] || sub
-	}
-	sort.Strings(here)
-	return here, nested
-}
-
-func unknownKey(plugin, prefix, key string, known []string) string {
-	w := fmt.Sprintf("init_config key %q is not used by %s; ignored", prefix+key, plugin)
-	if s := suggest(key, known); s != "" {
-		w += fmt.Sprintf(" (did you mean %q?)", prefix+s)
-	}
-	return w
-}
-
-// suggest returns the known key that key is most likely a misspelling of,
-// or "" when none is close: the same but for case, '_' and '-'
-// (max_event_size for maxEventSize), else within one edit for short keys
-// and two for longer ones. Ties go to the first in known.
-func suggest(key string, known []string) string {
-	nk := normalKey(key)
-	limit := 2
-	if len(nk) <= 4 {
-		limit = 1
-	}
-	best, bestD := "", limit+1
-	for _, k := range known {
-		if d := editDistance(nk, normalKey(k)); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// normalKey folds the spellings users mix up across plugins: upstream's
-// keys are camelCase in some plugins and snake_case in others.
-func normalKey(s string) string {
-	s = strings.ToLower(s)
-	return strings.NewReplacer("_", "", "-", "").Replace(s)
-}
-
-// editDistance is the optimal string alignment distance between a and b:
-// insertions, deletions, substitutions and swaps of adjacent bytes each
-// count one (a swap is the commonest typo, and Levenshtein counts it two).
-func editDistance(a, b string) int {
-	// d[i][j] is the distance between a[:i] and b[:j].
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // Warn logs each of warnings once at Warn level through e.Log (the

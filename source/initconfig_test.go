@@ -61,26 +61,6 @@ func TestUnknownKeysHideValues(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"abc", "", 3},
-		{"abc", "abc", 0},
-		{"abc", "abd", 1},
-		{"abc", "acb", 1},
-		{"kitten", "sitting", 3},
-		{"bearertoken", "bearertokens", 1},
-	}
-	for _, tc := range tests {
-		if got := editDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
 func TestEnvWarn(t *testing.T) {
 	var buf bytes.Buffer
 	env := Env{Log: slog.New(slog.NewTextHandler(&buf, nil))}

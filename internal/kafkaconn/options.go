@@ -59,6 +59,16 @@ type OAuth struct {
 // Mechanisms are the SASL mechanisms Parse accepts.
 var Mechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"}
 
+// ConnKeys are the keys Parse reads, as dotted paths (tls is true or a
+// mapping of its own keys): a block's other keys are the caller's, and
+// what neither reads gets a warning (internal/keys).
+var ConnKeys = []string{
+	"brokers", "client_id", "event_hubs_connection_string",
+	"tls", "tls.enabled", "tls.ca_cert", "tls.client_cert", "tls.client_key", "tls.server_name", "tls.insecure_skip_verify",
+	"sasl.mechanism", "sasl.username", "sasl.password", "sasl.provider", "sasl.token_file", "sasl.token_url",
+	"sasl.tenant_id", "sasl.client_id", "sasl.client_secret", "sasl.client_assertion_file", "sasl.scope",
+}
+
 // Parse reads the connection keys of k. Event Hubs' connection string
 // stands for the brokers, TLS and SASL PLAIN that its Kafka endpoint needs.
 func Parse(k *Keys) (Options, error) {

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,15 +49,11 @@ type Config struct {
 // Keys are the init_config keys ParseConfig reads: the connection's
 // (kafkaconn.Parse: brokers, tls, sasl, ...) and the consumer's; every
 // other key gets a warning. tls is true or a mapping of its own keys.
-var Keys = []string{
-	"brokers", "client_id", "event_hubs_connection_string",
-	"tls", "tls.enabled", "tls.ca_cert", "tls.client_cert", "tls.client_key", "tls.server_name", "tls.insecure_skip_verify",
-	"sasl.mechanism", "sasl.username", "sasl.password", "sasl.provider", "sasl.token_file", "sasl.token_url",
-	"sasl.tenant_id", "sasl.client_id", "sasl.client_secret", "sasl.client_assertion_file", "sasl.scope",
+var Keys = append(slices.Clone(kafkaconn.ConnKeys),
 	"topics", "group_id", "max_event_size", "maxEventSize", "cluster_name", "cluster_header", "cluster_field",
 	"event_field", "commit_interval", "max_poll_records", "session_timeout", "rebalance_timeout",
 	"heartbeat_interval", "start_offset",
-}
+)
 
 // Check reads an entry as Open does, without reading TLS files or
 // connecting to the brokers: the warnings name unknown init_config keys.
