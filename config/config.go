@@ -409,7 +409,6 @@ func (c *Config) decodeEngine(d *decoder) {
 	c.StdoutOutput = d.bool("stdout_output.enabled", true)
 }
 
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
