@@ -375,6 +375,31 @@ func (sick) Health() error { return errors.New("connection lost, retrying") }
 
 // TestHealthzAsksSources: a running source that says it is unhealthy makes
 // /healthz answer 503 with its reason.
+// TestHealthzWithoutRules: a detector without rules is not healthy.
+func TestHealthzWithoutRules(t *testing.T) {
+	r := run(t, base, nil, func(o *daemon.Options) {
+		load := o.Load
+		o.Load = func() (*daemon.Loaded, error) {
+			l, err := load()
+			if err == nil {
+				col, rep := rules.Load(nil, rules.Options{})
+				l.Engine = engine.New(col, engine.DefaultOptions(), rep)
+			}
+			return l, err
+		}
+	})
+	resp, err := http.Get("http://" + r.d.WebAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b.String(), "rules: none loaded") {
+		t.Errorf("healthz: %d %s", resp.StatusCode, b.String())
+	}
+}
+
 func TestHealthzAsksSources(t *testing.T) {
 	r := run(t, base, nil, func(o *daemon.Options) {
 		o.Openers = map[string]source.Opener{"k8saudit": func(env source.Env) ([]source.Source, error) {

@@ -91,8 +91,8 @@ func (w *webServer) close() {
 }
 
 // healthz answers 200 {"status":"ok"} while every source runs (and says it
-// is healthy, when it can tell) and every output's last delivery worked,
-// else 503 with the reasons.
+// is healthy, when it can tell), some rule is loaded and every output's
+// last delivery worked, else 503 with the reasons.
 func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 	var problems []string
 	d.state.Lock()
@@ -107,7 +107,11 @@ func (d *Daemon) healthz(w http.ResponseWriter, _ *http.Request) {
 			}
 		}
 	}
-	if ok, bad := d.pipe.Current().Router.Healthy(); !ok {
+	g := d.pipe.Current()
+	if len(g.Engine.Rules()) == 0 {
+		problems = append(problems, "rules: none loaded, so nothing can alert")
+	}
+	if ok, bad := g.Router.Healthy(); !ok {
 		for _, b := range bad {
 			problems = append(problems, "output "+b)
 		}
