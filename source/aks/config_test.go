@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/source/sourcetest"
 )
 
 // seed003 is the init_config of the k8saudit-aks README (seed 003), as
@@ -156,33 +155,17 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name string
-		in   map[string]any
-		warn []string
-		err  string
-	}{
-		{name: "seed 003", in: seed003()},
-		{name: "snake case", in: with(seed003(), "max_event_size", 1), warn: []string{
+	sourcetest.RunChecks(t, Check, []sourcetest.CheckCase{
+		{Name: "seed 003", InitConfig: seed003()},
+		{Name: "snake case", InitConfig: with(seed003(), "max_event_size", 1), Warn: []string{
 			`init_config key "max_event_size" is not used by k8saudit-aks; ignored (did you mean "maxEventSize"?)`}},
-		{name: "typo", in: with(seed003(), "rate_limit_event_per_second", 5), warn: []string{
+		{Name: "typo", InitConfig: with(seed003(), "rate_limit_event_per_second", 5), Warn: []string{
 			`init_config key "rate_limit_event_per_second" is not used by k8saudit-aks; ignored (did you mean "rate_limit_events_per_second"?)`}},
-		{name: "bad value", in: with(seed003(), "rate_limit_burst", "lots"), err: `init_config.rate_limit_burst: "lots" is not a number`},
-		{name: "misspelled required key", in: with(seed003(), "event_hub_name", nil, "eventhub_name", "h"),
-			err: "init_config.event_hub_name", warn: []string{
+		{Name: "bad value", InitConfig: with(seed003(), "rate_limit_burst", "lots"), Err: `init_config.rate_limit_burst: "lots" is not a number`},
+		{Name: "misspelled required key", InitConfig: with(seed003(), "event_hub_name", nil, "eventhub_name", "h"),
+			Err: "init_config.event_hub_name", Warn: []string{
 				`init_config key "eventhub_name" is not used by k8saudit-aks; ignored (did you mean "event_hub_name"?)`}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			warn, err := Check(tc.in, "default")
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want %q", err, tc.err)
-			}
-			if !slices.Equal(warn, tc.warn) {
-				t.Errorf("warnings %q, want %q", warn, tc.warn)
-			}
-		})
-	}
+	})
 }
 
 // TestKeysRead: every key of Keys changes what ParseConfig returns (or

@@ -2,10 +2,10 @@ package eks
 
 import (
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/peregrine-sec/peregrine/source/sourcetest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -76,35 +76,18 @@ func TestConfigNames(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name string
-		init map[string]any
-		open string
-		warn []string
-		err  string
-	}{
-		{name: "seed 001", init: map[string]any{"region": "us-east-1", "profile": "default", "shift": 10, "polling_interval": 10,
-			"use_async": false, "buffer_size": 500}, open: "my-cluster"},
-		{name: "camelCase", init: map[string]any{"maxEventSize": 1, "pollingInterval": 1}, open: "c", warn: []string{
+	sourcetest.RunChecks(t, Check, []sourcetest.CheckCase{
+		{Name: "seed 001", InitConfig: map[string]any{"region": "us-east-1", "profile": "default", "shift": 10, "polling_interval": 10,
+			"use_async": false, "buffer_size": 500}, OpenParams: "my-cluster"},
+		{Name: "camelCase", InitConfig: map[string]any{"maxEventSize": 1, "pollingInterval": 1}, OpenParams: "c", Warn: []string{
 			`init_config key "maxEventSize" is not used by k8saudit-eks; ignored (did you mean "max_event_size"?)`,
 			`init_config key "pollingInterval" is not used by k8saudit-eks; ignored (did you mean "polling_interval"?)`,
 		}},
-		{name: "typo", init: map[string]any{"regoin": "eu-west-1"}, open: "c", warn: []string{
+		{Name: "typo", InitConfig: map[string]any{"regoin": "eu-west-1"}, OpenParams: "c", Warn: []string{
 			`init_config key "regoin" is not used by k8saudit-eks; ignored (did you mean "region"?)`}},
-		{name: "bad value", init: map[string]any{"shift": "soon"}, open: "c", err: `init_config.shift: "soon" is not a number`},
-		{name: "no cluster", err: "cluster name can't be empty"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			warn, err := Check(tc.init, tc.open)
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want %q", err, tc.err)
-			}
-			if !slices.Equal(warn, tc.warn) {
-				t.Errorf("warnings %q, want %q", warn, tc.warn)
-			}
-		})
-	}
+		{Name: "bad value", InitConfig: map[string]any{"shift": "soon"}, OpenParams: "c", Err: `init_config.shift: "soon" is not a number`},
+		{Name: "no cluster", Err: "cluster name can't be empty"},
+	})
 }
 
 // TestKeysRead: every key of Keys changes what ParseConfig returns (or

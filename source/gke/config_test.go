@@ -5,12 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/peregrine-sec/peregrine/source"
+	"github.com/peregrine-sec/peregrine/source/sourcetest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -96,37 +96,20 @@ func TestCredentialsFile(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name   string
-		init   map[string]any
-		params string
-		warn   []string
-		err    string
-	}{
-		{name: "upstream example", init: map[string]any{"project_id": "p", "fetch_cluster_metadata": false, "max_event_size": 8000000,
-			"use_async": true}, params: "sub"},
-		{name: "camelCase", init: map[string]any{"projectId": "p", "maxEventSize": 1}, params: "sub", warn: []string{
+	sourcetest.RunChecks(t, Check, []sourcetest.CheckCase{
+		{Name: "upstream example", InitConfig: map[string]any{"project_id": "p", "fetch_cluster_metadata": false, "max_event_size": 8000000,
+			"use_async": true}, OpenParams: "sub"},
+		{Name: "camelCase", InitConfig: map[string]any{"projectId": "p", "maxEventSize": 1}, OpenParams: "sub", Warn: []string{
 			`init_config key "maxEventSize" is not used by k8saudit-gke; ignored (did you mean "max_event_size"?)`,
 			`init_config key "projectId" is not used by k8saudit-gke; ignored (did you mean "project_id"?)`,
 		}},
-		{name: "typo", init: map[string]any{"credential_file": "/k.json"}, params: "sub", warn: []string{
+		{Name: "typo", InitConfig: map[string]any{"credential_file": "/k.json"}, OpenParams: "sub", Warn: []string{
 			`init_config key "credential_file" is not used by k8saudit-gke; ignored (did you mean "credentials_file"?)`}},
-		{name: "bad value", init: map[string]any{"num_goroutines": "many"}, params: "sub", err: `init_config.num_goroutines: "many" is not an integer`},
+		{Name: "bad value", InitConfig: map[string]any{"num_goroutines": "many"}, OpenParams: "sub", Err: `init_config.num_goroutines: "many" is not an integer`},
 		// Check reads no credentials: a missing file fails only Open.
-		{name: "missing credentials", init: map[string]any{"credentials_file": "/nonexistent.json"}, params: "sub"},
-		{name: "no subscription", err: "subscription ID can't be empty"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			warn, err := Check(tc.init, tc.params)
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want %q", err, tc.err)
-			}
-			if !slices.Equal(warn, tc.warn) {
-				t.Errorf("warnings %q, want %q", warn, tc.warn)
-			}
-		})
-	}
+		{Name: "missing credentials", InitConfig: map[string]any{"credentials_file": "/nonexistent.json"}, OpenParams: "sub"},
+		{Name: "no subscription", Err: "subscription ID can't be empty"},
+	})
 }
 
 // TestKeysRead: every key of Keys but use_async changes what ParseConfig

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/peregrine-sec/peregrine/source"
 	"github.com/peregrine-sec/peregrine/source/file"
+	"github.com/peregrine-sec/peregrine/source/sourcetest"
 	"github.com/peregrine-sec/peregrine/source/webhook"
 )
 
@@ -75,43 +75,26 @@ func TestParseConfigDefaults(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	tests := []struct {
-		name   string
-		init   map[string]any
-		params string
-		warn   []string
-		err    string
-	}{
-		{name: "clean", init: map[string]any{"bearer_tokens": []any{"t"}, "useAsync": true}, params: "http://:9765/k8s-audit"},
-		{name: "bearer_token", init: map[string]any{"bearer_token": []any{"abc"}}, warn: []string{
+	sourcetest.RunChecks(t, Check, []sourcetest.CheckCase{
+		{Name: "clean", InitConfig: map[string]any{"bearer_tokens": []any{"t"}, "useAsync": true}, OpenParams: "http://:9765/k8s-audit"},
+		{Name: "bearer_token", InitConfig: map[string]any{"bearer_token": []any{"abc"}}, Warn: []string{
 			`init_config key "bearer_token" is not used by k8saudit; ignored (did you mean "bearer_tokens"?)`}},
-		{name: "sslCertificat", init: map[string]any{"sslCertificat": "/x.pem"}, params: "https://:9765/a", warn: []string{
+		{Name: "sslCertificat", InitConfig: map[string]any{"sslCertificat": "/x.pem"}, OpenParams: "https://:9765/a", Warn: []string{
 			`init_config key "sslCertificat" is not used by k8saudit; ignored (did you mean "sslCertificate"?)`}},
-		{name: "spool typo", init: map[string]any{"spool": map[string]any{"maxbytes": 1}}, warn: []string{
+		{Name: "spool typo", InitConfig: map[string]any{"spool": map[string]any{"maxbytes": 1}}, Warn: []string{
 			`init_config key "spool.maxbytes" is not used by k8saudit; ignored (did you mean "spool.max_bytes"?)`}},
-		{name: "bad value", init: map[string]any{"maxEventSize": "big"}, err: `init_config.maxEventSize: "big" is not an integer`},
-		{name: "spool not a mapping", init: map[string]any{"spool": 5}, err: "init_config.spool: expected a mapping"},
-		{name: "warns with an error", init: map[string]any{"maxEventSize": "big", "clientCA": "/ca.pem"}, err: "maxEventSize", warn: []string{
+		{Name: "bad value", InitConfig: map[string]any{"maxEventSize": "big"}, Err: `init_config.maxEventSize: "big" is not an integer`},
+		{Name: "spool not a mapping", InitConfig: map[string]any{"spool": 5}, Err: "init_config.spool: expected a mapping"},
+		{Name: "warns with an error", InitConfig: map[string]any{"maxEventSize": "big", "clientCA": "/ca.pem"}, Err: "maxEventSize", Warn: []string{
 			`init_config key "clientCA" is not used by k8saudit; ignored (did you mean "client_ca"?)`}},
-		{name: "bad scheme", params: "ftp://x/y", err: `scheme "ftp" is not supported`},
-		{name: "bad address", params: "http://nohost/a", err: "missing port"},
-		{name: "client_ca on http", init: map[string]any{"client_ca": "/ca.pem"}, err: "needs an https"},
-		{name: "firehose on the webhook", init: map[string]any{"firehose_path": "/k8s-audit"}, err: "the webhook is there"},
+		{Name: "bad scheme", OpenParams: "ftp://x/y", Err: `scheme "ftp" is not supported`},
+		{Name: "bad address", OpenParams: "http://nohost/a", Err: "missing port"},
+		{Name: "client_ca on http", InitConfig: map[string]any{"client_ca": "/ca.pem"}, Err: "needs an https"},
+		{Name: "firehose on the webhook", InitConfig: map[string]any{"firehose_path": "/k8s-audit"}, Err: "the webhook is there"},
 		// Check opens nothing: a missing certificate fails only Open.
-		{name: "missing certificate", init: map[string]any{"sslCertificate": "/nonexistent.pem"}, params: "https://:9765/a"},
-		{name: "missing file", params: "/nonexistent/audit.log"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			warn, err := Check(tc.init, tc.params)
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("error %v, want %q", err, tc.err)
-			}
-			if !slices.Equal(warn, tc.warn) {
-				t.Errorf("warnings %q, want %q", warn, tc.warn)
-			}
-		})
-	}
+		{Name: "missing certificate", InitConfig: map[string]any{"sslCertificate": "/nonexistent.pem"}, OpenParams: "https://:9765/a"},
+		{Name: "missing file", OpenParams: "/nonexistent/audit.log"},
+	})
 }
 
 // TestKeysRead: every key of Keys but useAsync changes what ParseConfig
