@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -392,16 +393,38 @@ func (d *Daemon) watched() []string {
 
 // fileStamps summarises the watched files' sizes and modification times.
 func fileStamps(paths []string) string {
-	s := ""
+	var b strings.Builder
+	seen := map[string]bool{}
 	for _, p := range paths {
-		_ = filepath.Walk(p, func(path string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() {
-				s += fmt.Sprintf("%s:%d:%d;", path, fi.Size(), fi.ModTime().UnixNano())
-			}
-			return nil
-		})
+		stampPath(&b, p, seen, 0)
 	}
-	return s
+	return b.String()
+}
+
+// stampPath adds p's size and modification time, and for a directory
+// those of every file under it, following symbolic links: a ConfigMap
+// volume's files are links into a directory that Kubernetes swaps on
+// update, so the links themselves never change. A directory is read once
+// however many links lead to it.
+func stampPath(b *strings.Builder, p string, seen map[string]bool, depth int) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		fmt.Fprintf(b, "%s:absent;", p)
+		return
+	}
+	if !fi.IsDir() {
+		fmt.Fprintf(b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+		return
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil || seen[real] || depth > 16 {
+		return
+	}
+	seen[real] = true
+	ents, _ := os.ReadDir(p)
+	for _, e := range ents {
+		stampPath(b, filepath.Join(p, e.Name()), seen, depth+1)
+	}
 }
 
 // expired is an already-ended context: close without waiting.
