@@ -162,10 +162,13 @@ func closeAll(srcs []source.Source) {
 }
 
 // openSources builds the sources of every loaded plugin. With no plugins
-// configured at all, it is the k8saudit webhook on :9765/k8s-audit.
+// configured at all, it is the k8saudit webhook on :9765/k8s-audit,
+// unless the legacy webserver endpoint (seed 004) is the source: a second
+// listener nobody posts to would only be an open port and a silent source.
 func (d *Daemon) openSources(cfg *config.Config) ([]source.Source, error) {
 	plugins := cfg.Loaded()
-	if len(cfg.Plugins) == 0 {
+	legacy := cfg.Daemon.Webserver.Enabled && cfg.Daemon.Webserver.LegacyAuditSource
+	if len(cfg.Plugins) == 0 && !legacy {
 		plugins = []config.Plugin{{Name: "k8saudit", OpenParams: k8saudit.DefaultOpenParams}}
 	}
 	var out []source.Source
@@ -180,7 +183,7 @@ func (d *Daemon) openSources(cfg *config.Config) ([]source.Source, error) {
 		}
 		out = append(out, s...)
 	}
-	if ws := cfg.Daemon.Webserver; ws.Enabled && ws.LegacyAuditSource {
+	if legacy {
 		h, err := d.legacyHandler(cfg)
 		if err != nil {
 			closeAll(out)

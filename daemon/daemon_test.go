@@ -335,7 +335,8 @@ func TestRedact(t *testing.T) {
 }
 
 // TestLegacyEndpoint: seed 004's webserver block accepts audit POSTs on
-// the webserver's port, beside /healthz and /metrics.
+// the webserver's port, beside /healthz and /metrics, and is then the
+// only source.
 func TestLegacyEndpoint(t *testing.T) {
 	yaml := `
 plugins: []
@@ -355,6 +356,10 @@ peregrine: {source_silence: {timeout: 0}}
 		time.Sleep(5 * time.Millisecond)
 	}
 	waitFile(t, r.alerts, "Privileged container in a pod")
+	// The legacy endpoint is the source: no default webhook beside it.
+	if srcs := r.d.Sources(); len(srcs) != 1 || srcs[0].Name() != "webserver" {
+		t.Errorf("sources %v, want the webserver's alone", srcs)
+	}
 }
 
 // TestWebhookEventsNumbered: the webhook leaves evt.num to the pipeline,
@@ -373,8 +378,6 @@ type sick struct{ source.Source }
 
 func (sick) Health() error { return errors.New("connection lost, retrying") }
 
-// TestHealthzAsksSources: a running source that says it is unhealthy makes
-// /healthz answer 503 with its reason.
 // TestHealthzWithoutRules: a detector without rules is not healthy.
 func TestHealthzWithoutRules(t *testing.T) {
 	r := run(t, base, nil, func(o *daemon.Options) {
@@ -400,6 +403,8 @@ func TestHealthzWithoutRules(t *testing.T) {
 	}
 }
 
+// TestHealthzAsksSources: a running source that says it is unhealthy makes
+// /healthz answer 503 with its reason.
 func TestHealthzAsksSources(t *testing.T) {
 	r := run(t, base, nil, func(o *daemon.Options) {
 		o.Openers = map[string]source.Opener{"k8saudit": func(env source.Env) ([]source.Source, error) {
