@@ -211,7 +211,7 @@ func (d *Daemon) openPlugin(cfg *config.Config, p config.Plugin) ([]source.Sourc
 	}
 	srcs, err := open(source.Env{
 		Plugin: p.Name, InitConfig: ic, OpenParams: p.OpenParams,
-		StateDir: cfg.Daemon.Peregrine.StateDir, Metrics: d.m, Log: d.log,
+		StateDir: cfg.Daemon.Peregrine.StateDir, SpoolMaxBytes: cfg.Daemon.Peregrine.SpoolMaxBytes, Metrics: d.m, Log: d.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", p.Name, err)

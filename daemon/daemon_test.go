@@ -362,6 +362,23 @@ peregrine: {source_silence: {timeout: 0}}
 	}
 }
 
+// TestSpoolBound: peregrine.spool.max_bytes bounds the webhook's spool
+// when its init_config sets none: with alerts that cannot be delivered
+// the spool fills and the webhook answers 429.
+func TestSpoolBound(t *testing.T) {
+	yaml := strings.Replace(base, "peregrine: {source_silence: {timeout: 0}}",
+		"peregrine: {source_silence: {timeout: 0}, state_dir: STATE, drain_timeout: 1s, spool: {max_bytes: 1000}}\n"+
+			"http_output: {enabled: true, url: \"http://127.0.0.1:1/\"}", 1)
+	r := run(t, yaml, nil)
+	codes := ""
+	for i := range 6 {
+		codes += fmt.Sprint(post(t, r.webhookURL(t), strings.Replace(privileged, `"p1"`, fmt.Sprintf(`"p%d"`, i), 1)), " ")
+	}
+	if !strings.Contains(codes, "429") {
+		t.Errorf("answers %s: want a 429 once 1000 bytes are spooled", codes)
+	}
+}
+
 // TestWebhookEventsNumbered: the webhook leaves evt.num to the pipeline,
 // which numbers each source's events from 1.
 func TestWebhookEventsNumbered(t *testing.T) {

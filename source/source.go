@@ -83,8 +83,11 @@ type Env struct {
 	// StateDir is peregrine.state_dir: where checkpoints and spools live;
 	// "" keeps no state (positions are lost on restart).
 	StateDir string
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
+	// SpoolMaxBytes is peregrine.spool.max_bytes: the bound of a spool
+	// whose own init_config sets none (0: the spool's default).
+	SpoolMaxBytes int64
+	Metrics       *metrics.Metrics
+	Log           *slog.Logger
 }
 
 // Opener builds the sources of one plugin entry.

@@ -1,6 +1,7 @@
 package k8saudit
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -266,7 +267,7 @@ func openWebhook(env source.Env, p plan) (*webhook.Server, error) {
 		FirehosePath: cfg.FirehosePath, FirehoseAccessKey: cfg.FirehoseAccessKey,
 	}
 	if env.StateDir != "" {
-		sp, err := spool.Open(filepath.Join(env.StateDir, env.Plugin, "spool"), cfg.SpoolMaxBytes)
+		sp, err := spool.Open(filepath.Join(env.StateDir, env.Plugin, "spool"), cmp.Or(cfg.SpoolMaxBytes, env.SpoolMaxBytes))
 		if err != nil {
 			return nil, fmt.Errorf("webhook spool: %w", err)
 		}
