@@ -53,9 +53,9 @@ type Daemon struct {
 	web     *webServer
 	reload  sync.Mutex
 	watch   []string
-	// sourced is what the running sources were built from
-	// (sourceSettings); a reload that changes it says a restart is needed.
-	sourced string
+	// started is what applies only at start (startSettings); a reload
+	// that changes it says a restart is needed.
+	started string
 
 	state   sync.Mutex
 	failed  map[string]error // sources whose Run returned an error
@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	d := &Daemon{o: o, log: o.Log, m: metrics.New(), failed: map[string]error{}, watch: l.Watch, sourced: sourceSettings(l.Config)}
+	d := &Daemon{o: o, log: o.Log, m: metrics.New(), failed: map[string]error{}, watch: l.Watch, started: startSettings(l.Config)}
 	d.logLoaded(l)
 	g, err := newGeneration(l, d.m, d.log, o.Stdout)
 	if err != nil {
@@ -356,8 +356,8 @@ func (d *Daemon) Reload(why string) bool {
 			d.m.Reloads.WithLabelValues("ok").Inc()
 			d.log.Info("reloaded")
 			d.logLoaded(l)
-			if sourceSettings(l.Config) != d.sourced {
-				d.log.Warn("the sources' settings (plugins, webserver, state_dir) changed; they take effect at the next restart, the running sources keep the old ones")
+			if startSettings(l.Config) != d.started {
+				d.log.Warn("settings read only at start changed (plugins, load_plugins, webserver, peregrine.state_dir, spool, workers, source_silence, log_level, log_format); they take effect at the next restart, the running ones stay")
 			}
 			return true
 		}
@@ -382,10 +382,13 @@ func (d *Daemon) logLoaded(l *Loaded) {
 	d.log.Info("rules loaded", "rules", n)
 }
 
-// sourceSettings is the part of the configuration the sources and the
-// webserver are built from, as text to compare (fmt prints maps sorted).
-func sourceSettings(cfg *config.Config) string {
-	return fmt.Sprintf("%v|%+v|%+v|%q", len(cfg.Plugins) == 0, cfg.Loaded(), cfg.Daemon.Webserver, cfg.Daemon.Peregrine.StateDir)
+// startSettings is the part of the configuration read only at start: what
+// the sources, the webserver, the workers, the silence watch and the
+// logger are built from, as text to compare (fmt prints maps sorted).
+func startSettings(cfg *config.Config) string {
+	d, p := cfg.Daemon, cfg.Daemon.Peregrine
+	return fmt.Sprintf("%v|%+v|%+v|%q|%d|%d|%v|%q|%q|%q", len(cfg.Plugins) == 0, cfg.Loaded(), d.Webserver,
+		p.StateDir, p.SpoolMaxBytes, p.Workers, p.SilenceTimeout, p.SilencePriority, d.LogLevel, p.LogFormat)
 }
 
 func (d *Daemon) watched() []string {

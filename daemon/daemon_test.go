@@ -253,9 +253,10 @@ func TestReloadKeepsOldRules(t *testing.T) {
 	}
 }
 
-// TestReloadSaysSourcesNeedRestart: a reload applies rules and outputs;
-// when the sources' settings changed too, it says they wait for a restart.
-func TestReloadSaysSourcesNeedRestart(t *testing.T) {
+// TestReloadSaysRestartNeeded: a reload applies rules and outputs; when
+// settings read only at start changed too, it says they wait for a
+// restart.
+func TestReloadSaysRestartNeeded(t *testing.T) {
 	logs := &syncbuf.Buffer{}
 	r := run(t, base+"watch_config_files: false\n", nil, func(o *daemon.Options) { o.Log = slog.New(slog.NewTextHandler(logs, nil)) })
 	const warning = "take effect at the next restart"
@@ -266,6 +267,7 @@ func TestReloadSaysSourcesNeedRestart(t *testing.T) {
 		{"outputs only", "json_output: true", "json_output: false", false},
 		{"init_config", `{"cluster_name":"test"}`, `{"cluster_name":"prod"}`, true},
 		{"webserver", "listen_port: 0}", "listen_port: 0, k8s_audit_endpoint: /audit}", true},
+		{"source silence", "source_silence: {timeout: 0}", "source_silence: {timeout: 5m}", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
