@@ -131,9 +131,7 @@ func (h *Handler) firehoseBatch(body []byte, id *string) ([]clusterEvents, error
 			}
 		},
 		Message: func(msg []byte, cluster string) {
-			if cluster == "" {
-				cluster = h.o.Cluster
-			}
+			cluster = cmp.Or(h.o.Cluster, cluster) // cluster_name first, else the log group's
 			if len(groups) == 0 || groups[len(groups)-1].cluster != cluster {
 				groups = append(groups, clusterEvents{cluster: cluster})
 			}

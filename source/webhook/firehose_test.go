@@ -27,7 +27,7 @@ const (
 // firehoseOptions: a webhook with the Firehose path, an access key and a
 // configured cluster name for records whose log group names none.
 func firehoseOptions() Options {
-	return Options{Cluster: "cfg", FirehosePath: "/firehose", FirehoseAccessKey: accessKey, MaxBatchSize: 64 << 10}
+	return Options{FirehosePath: "/firehose", FirehoseAccessKey: accessKey, MaxBatchSize: 64 << 10}
 }
 
 // dataRecord is a gzip'd subscription message of group's audit stream
@@ -97,8 +97,8 @@ func TestFirehoseAnswers(t *testing.T) {
 			code: 200, events: "a@prod", records: "data=1", received: 1},
 		{name: "records of two clusters", body: cw.Body("req-1", dataRecord(prodGroup, "a"), dataRecord(devGroup, "b")),
 			code: 200, events: "a@prod b@dev", records: "data=2", received: 2},
-		{name: "log group of no EKS cluster: cluster_name", body: cw.Body("req-1", dataRecord("/custom/audit", "a")),
-			code: 200, events: "a@cfg", records: "data=1", received: 1},
+		{name: "log group of no EKS cluster: none", body: cw.Body("req-1", dataRecord("/custom/audit", "a")),
+			code: 200, events: "a@", records: "data=1", received: 1},
 		{name: "control message acknowledged and dropped", body: cw.Body("req-1", cw.Gzip(cw.Control(prodGroup))),
 			code: 200, records: "control=1"},
 		{name: "other streams of the log group dropped", body: cw.Body("req-1", cw.Gzip(cw.Subscription("DATA_MESSAGE", prodGroup, "authenticator-1", "level=info")), dataRecord(prodGroup, "a")),
@@ -242,6 +242,20 @@ func TestFirehoseOpen(t *testing.T) {
 		t.Fatalf("answer %+v", got)
 	}
 	if ev := clusterIDs(rec); ev != "a@prod" {
+		t.Fatalf("events %q", ev)
+	}
+}
+
+// TestFirehoseClusterName: init_config.cluster_name, when set, names the
+// events whatever log group they come from (DESIGN's order).
+func TestFirehoseClusterName(t *testing.T) {
+	o := firehoseOptions()
+	o.Cluster = "cfg"
+	srv, rec, _ := start(t, o)
+	if got := postFirehose(t, cw.Request(srv.URL+"/firehose", "r", accessKey, cw.Body("r", dataRecord(prodGroup, "a")), false)); got.code != 200 {
+		t.Fatalf("answer %+v", got)
+	}
+	if ev := clusterIDs(rec); ev != "a@cfg" {
 		t.Fatalf("events %q", ev)
 	}
 }

@@ -174,7 +174,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) int {
 			// misconfigured, and a 200 would hide it.
 			return refuse(http.StatusBadRequest, audit.ReasonMalformed, "bad request: empty body: no audit events", int64(len(body)))
 		}
-		cluster := cmp.Or(tokCluster, pathCluster, h.o.Cluster)
+		cluster := cmp.Or(h.o.Cluster, tokCluster, pathCluster) // DESIGN: cluster_name first
 		events, bad := h.decode(body, cluster, true)
 		if bad != nil {
 			return refuse(http.StatusBadRequest, bad.Reason, "bad request: "+bad.Error(), int64(len(body)))

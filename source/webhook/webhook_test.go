@@ -217,25 +217,28 @@ func TestReceivedNotBelowSkipped(t *testing.T) {
 // deeper path is no endpoint of the webhook (404, nothing counted).
 func TestClusterName(t *testing.T) {
 	tests := []struct {
-		name, method, path, token string
-		code                      int
-		want                      string
+		name, cfg, method, path, token string
+		code                           int
+		want                           string
 	}{
-		{"configured", "POST", "/k8s-audit", "", 200, "cfg"},
-		{"path suffix", "POST", "/k8s-audit/prod-eu", "", 200, "prod-eu"},
-		{"path suffix, trailing slash", "POST", "/k8s-audit/prod-eu/", "", 200, "prod-eu"},
-		{"path with a trailing slash only", "POST", "/k8s-audit/", "", 200, "cfg"},
-		{"token wins", "POST", "/k8s-audit/prod-eu", "tok-staging", 200, "staging"},
-		{"token without cluster", "POST", "/k8s-audit", "tok-plain", 200, "cfg"},
-		{"two segments", "POST", "/k8s-audit/a/b", "", 404, ""},
-		{"two segments, trailing slash", "POST", "/k8s-audit/a/b/", "", 404, ""},
-		{"escaped slash", "POST", "/k8s-audit/a%2Fb", "", 404, ""},
-		{"two segments, before authentication", "POST", "/k8s-audit/a/b", "wrong", 404, ""},
-		{"two segments, GET", "GET", "/k8s-audit/a/b", "", 404, ""},
+		{"configured", "cfg", "POST", "/k8s-audit", "", 200, "cfg"},
+		{"path suffix", "", "POST", "/k8s-audit/prod-eu", "", 200, "prod-eu"},
+		{"path suffix, trailing slash", "", "POST", "/k8s-audit/prod-eu/", "", 200, "prod-eu"},
+		{"path with a trailing slash only", "cfg", "POST", "/k8s-audit/", "", 200, "cfg"},
+		{"token before path", "", "POST", "/k8s-audit/prod-eu", "tok-staging", 200, "staging"},
+		{"token without cluster", "", "POST", "/k8s-audit/prod-eu", "tok-plain", 200, "prod-eu"},
+		// DESIGN: init_config.cluster_name, when set, comes first.
+		{"configured before path", "cfg", "POST", "/k8s-audit/prod-eu", "", 200, "cfg"},
+		{"configured before token", "cfg", "POST", "/k8s-audit", "tok-staging", 200, "cfg"},
+		{"two segments", "cfg", "POST", "/k8s-audit/a/b", "", 404, ""},
+		{"two segments, trailing slash", "cfg", "POST", "/k8s-audit/a/b/", "", 404, ""},
+		{"escaped slash", "cfg", "POST", "/k8s-audit/a%2Fb", "", 404, ""},
+		{"two segments, before authentication", "cfg", "POST", "/k8s-audit/a/b", "wrong", 404, ""},
+		{"two segments, GET", "cfg", "GET", "/k8s-audit/a/b", "", 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := Options{Cluster: "cfg"}
+			o := Options{Cluster: tc.cfg}
 			if tc.token != "" {
 				o.Tokens = map[string]string{"tok-staging": "staging", "tok-plain": ""}
 			}
