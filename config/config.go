@@ -57,6 +57,8 @@ type Config struct {
 	Diags []Diag
 	// Raw is the whole document after ${VAR} expansion and -o overrides.
 	Raw map[string]any
+	// doc knows where each key was written, for problems found later.
+	doc *document
 }
 
 // Plugin is one entry of plugins:.
@@ -89,7 +91,7 @@ func Load(path string, overrides []string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{Path: path, Raw: raw, Files: doc.files}
+	c := &Config{Path: path, Raw: raw, Files: doc.files, doc: doc}
 	for _, n := range doc.notes {
 		c.warn(n)
 	}

@@ -125,3 +125,22 @@ func (p Plugin) InitMap() (map[string]any, error) {
 	}
 	return nil, fmt.Errorf("init_config of %s: expected a JSON string or a mapping", p.Name)
 }
+
+// PluginPos is where the plugins entry named name was written (its
+// init_config when it has one), for problems its source finds in it;
+// the configuration file alone when that is unknown.
+func (c *Config) PluginPos(name string) rules.Position {
+	for i, p := range c.Plugins {
+		if p.Name != name {
+			continue
+		}
+		key := fmt.Sprintf("plugins[%d]", i)
+		if p.InitConfig != nil {
+			key += ".init_config"
+		}
+		if pos := c.doc.pos(key); pos.File != "" {
+			return pos
+		}
+	}
+	return rules.Position{File: c.Path}
+}

@@ -199,9 +199,9 @@ func TestValidateConfig(t *testing.T) {
 		{"wrong type", "json_output: true\nwebserver:\n  listen_port: eighty\n", 1,
 			[]string{"falco.yaml:3:", "webserver.listen_port", "eighty", "no rules checked"}, "error"},
 		{"misspelled init_config key", "plugins:\n  - name: k8saudit\n    library_path: x\n    init_config: {bearer_token: [abc]}\n    open_params: http://:9765/k8s-audit\n", 0,
-			[]string{`falco.yaml: warning: plugin k8saudit: init_config key "bearer_token"`, `did you mean "bearer_tokens"`}, "warning"},
+			[]string{`falco.yaml:4:5: warning: plugin k8saudit: init_config key "bearer_token"`, `did you mean "bearer_tokens"`}, "warning"},
 		{"bad init_config value", "plugins:\n  - name: k8saudit\n    library_path: x\n    init_config: {maxEventSize: big}\n    open_params: http://:9765/k8s-audit\n", 1,
-			[]string{"plugin k8saudit: init_config.maxEventSize", "1 errors"}, "error"},
+			[]string{"falco.yaml:4:5: plugin k8saudit: init_config.maxEventSize", "1 errors"}, "error"},
 		{"unused key", "not_a_key: 1\n", 0, []string{`falco.yaml:1:1: warning: config key "not_a_key"`}, "warning"},
 	}
 	for _, tt := range tests {

@@ -43,24 +43,32 @@ func checkers() map[string]checker {
 // json and names this build cannot run are left to the code that already
 // reports them.
 func checkSources(cfg *config.Config) (warnings []string, errs []error) {
-	checks := checkers()
 	for _, p := range cfg.Loaded() {
-		check, ok := checks[p.Name]
-		if !ok {
-			continue
-		}
-		ic, err := p.InitMap()
+		ws, err := checkSource(p)
+		warnings = append(warnings, ws...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("plugin %s: init_config: %w", p.Name, err))
-			continue
-		}
-		ws, err := check(ic, p.OpenParams)
-		for _, w := range ws {
-			warnings = append(warnings, fmt.Sprintf("plugin %s: %s", p.Name, w))
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("plugin %s: %w", p.Name, err))
+			errs = append(errs, err)
 		}
 	}
 	return warnings, errs
+}
+
+// checkSource is checkSources for one plugin entry.
+func checkSource(p config.Plugin) (warnings []string, err error) {
+	check, ok := checkers()[p.Name]
+	if !ok {
+		return nil, nil
+	}
+	ic, err := p.InitMap()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: init_config: %w", p.Name, err)
+	}
+	ws, err := check(ic, p.OpenParams)
+	for _, w := range ws {
+		warnings = append(warnings, fmt.Sprintf("plugin %s: %s", p.Name, w))
+	}
+	if err != nil {
+		err = fmt.Errorf("plugin %s: %w", p.Name, err)
+	}
+	return warnings, err
 }

@@ -61,13 +61,15 @@ func runValidate(f *engineFlags) error {
 // sourceDiags checks every plugin entry as `run` would read it
 // (checkSources), as problems of the configuration file.
 func sourceDiags(cfg *config.Config) (errs, warns []config.Diag) {
-	ws, es := checkSources(cfg)
-	at := rules.Position{File: cfg.Path}
-	for _, e := range es {
-		errs = append(errs, config.Diag{Pos: at, Msg: e.Error()})
-	}
-	for _, w := range ws {
-		warns = append(warns, config.Diag{Pos: at, Msg: w})
+	for _, p := range cfg.Loaded() {
+		ws, err := checkSource(p)
+		at := cfg.PluginPos(p.Name)
+		if err != nil {
+			errs = append(errs, config.Diag{Pos: at, Msg: err.Error()})
+		}
+		for _, w := range ws {
+			warns = append(warns, config.Diag{Pos: at, Msg: w})
+		}
 	}
 	return errs, warns
 }
