@@ -138,6 +138,7 @@ func TestReplayRefuses(t *testing.T) {
 		{[]string{"replay", "--workers", "0", sample}, 2, "--workers"},
 		{[]string{"replay", "--max-event-size", "-1", sample}, 2, "--max-event-size"},
 		{[]string{"replay"}, 2, "needs input paths"},
+		{[]string{"replay", "--source", "k8saudit-eks", "--since", "2h", sample}, 2, "exclude each other"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := run(t, "", tt.args...)

@@ -73,7 +73,9 @@ func (f *replayFlags) check(paths []string) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
 	}
 	switch {
-	case (len(paths) == 0) == (f.history.source == ""):
+	case len(paths) > 0 && f.history.source != "":
+		return usage("input paths and --source exclude each other: replay files, or a configured source's history")
+	case len(paths) == 0 && f.history.source == "":
 		return usage("replay needs input paths (or - for stdin), or --source with -c")
 	case f.history.source != "" && f.config == "":
 		return usage("--source names a plugins entry of a configuration: give it with -c")

@@ -61,8 +61,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 falco.yaml: .Values.config with the keys the chart owns: the k8saudit
 plugin (the webhook or the followed log, with its TLS, token and cluster
 name) and rules_files (the embedded rules, then each custom file by
-name: ConfigMap files are symbolic links, which reading a rules
-directory would skip).
+name, so that their order is the chart's).
 */}}
 {{- define "peregrine.falcoConfig" -}}
 {{- if not (has .Values.mode (list "webhook" "daemonset")) }}
