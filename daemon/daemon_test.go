@@ -208,12 +208,10 @@ func TestWebhookToFileOutput(t *testing.T) {
 			if !strings.HasPrefix(got, `{"hostname":`) {
 				t.Errorf("not Falco's JSON alert: %s", got)
 			}
-			web := "http://" + r.d.WebAddr()
-			resp, err := http.Get(web + "/healthz")
-			if err != nil || resp.StatusCode != 200 {
-				t.Fatalf("healthz: %v %v", resp, err)
+			if code, body := r.healthz(t); code != 200 {
+				t.Fatalf("healthz: %d %s", code, body)
 			}
-			resp, _ = http.Get(web + "/metrics")
+			resp, _ := http.Get("http://" + r.d.WebAddr() + "/metrics")
 			var b bytes.Buffer
 			b.ReadFrom(resp.Body)
 			resp.Body.Close()
@@ -410,6 +408,13 @@ func TestHealthzWithoutRules(t *testing.T) {
 			return l, err
 		}
 	})
+	if code, body := r.healthz(t); code != http.StatusServiceUnavailable || !strings.Contains(body, "rules: none loaded") {
+		t.Errorf("healthz: %d %s", code, body)
+	}
+}
+
+// healthz GETs /healthz and returns the status code and body.
+func (r *running) healthz(t *testing.T) (int, string) {
 	resp, err := http.Get("http://" + r.d.WebAddr() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -417,9 +422,7 @@ func TestHealthzWithoutRules(t *testing.T) {
 	var b bytes.Buffer
 	b.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b.String(), "rules: none loaded") {
-		t.Errorf("healthz: %d %s", resp.StatusCode, b.String())
-	}
+	return resp.StatusCode, b.String()
 }
 
 // TestHealthzAsksSources: a running source that says it is unhealthy makes
@@ -434,14 +437,7 @@ func TestHealthzAsksSources(t *testing.T) {
 			return srcs, err
 		}}
 	})
-	resp, err := http.Get("http://" + r.d.WebAddr() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b.String(), "connection lost") {
-		t.Errorf("healthz: %d %s", resp.StatusCode, b.String())
+	if code, body := r.healthz(t); code != http.StatusServiceUnavailable || !strings.Contains(body, "connection lost") {
+		t.Errorf("healthz: %d %s", code, body)
 	}
 }
