@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -71,10 +69,6 @@ func keyOf(msg string) string {
 	return k
 }
 
-// yamlLine is yaml.v3's way of placing a message: "yaml: line 2: ..." for
-// syntax errors, "line 3: ..." for each of a TypeError's.
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
 // yamlError gives a yaml.v3 error as FILE:LINE: message. The line is
 // yaml.v3's own: the parser knows best where it got lost.
 func yamlError(path string, err error) *Error {
@@ -85,12 +79,8 @@ func yamlError(path string, err error) *Error {
 	}
 	e := &Error{}
 	for _, m := range msgs {
-		pos := rules.Position{File: path}
-		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
-			pos.Line, _ = strconv.Atoi(sub[1])
-			m = sub[2]
-		}
-		e.Diags = append(e.Diags, Diag{Pos: pos, Msg: strings.TrimPrefix(m, "yaml: ")})
+		line, msg := rules.YAMLLine(m)
+		e.Diags = append(e.Diags, Diag{Pos: rules.Position{File: path, Line: line}, Msg: msg})
 	}
 	return e
 }

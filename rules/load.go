@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -101,7 +102,19 @@ func (l *fileLoader) load() error {
 	return nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+// yamlLine is how yaml.v3 places a message: "yaml: line 2: ...", or
+// "line 2: ..." in the entries of a *yaml.TypeError.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// YAMLLine splits a yaml.v3 message into the 1-based line it names (0
+// when none) and the message without its "yaml: line N:" prefix.
+func YAMLLine(msg string) (int, string) {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, msg[len(m[0]):]
+	}
+	return 0, strings.TrimPrefix(msg, "yaml: ")
+}
 
 func (l *fileLoader) parse() (docs []*yaml.Node, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(l.src.raw))
@@ -121,13 +134,7 @@ func (l *fileLoader) parse() (docs []*yaml.Node, err error) {
 // parseError turns the YAML library's "yaml: line N: msg" into a
 // positioned LOAD_ERR_YAML_PARSE; the line is kept inside the file.
 func (l *fileLoader) parseError(err error) error {
-	msg, line := err.Error(), 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else if len(msg) > 6 && msg[:6] == "yaml: " {
-		msg = msg[6:]
-	}
+	line, msg := YAMLLine(err.Error())
 	line = min(max(line, 1), max(l.src.lines(), 1))
 	d := Diag{Pos: Position{File: l.src.name, Line: line, Col: 1}, Code: CodeYAMLParse, Msg: msg}
 	return &loadError{d}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/peregrine-sec/peregrine/rules"
 )
 
 // suiteError is a problem in a test file, printed as FILE:LINE:COL: msg.
@@ -20,7 +22,7 @@ type suiteError struct {
 }
 
 func (e *suiteError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.path, e.line, e.col, e.msg)
+	return rules.Position{File: e.path, Line: e.line, Col: e.col}.String() + ": " + e.msg
 }
 
 type suiteParser struct{ path string }
@@ -35,7 +37,8 @@ func ParseSuite(path string, data []byte) (*Suite, error) {
 	p := &suiteParser{path: path}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		line, msg := rules.YAMLLine(err.Error())
+		return nil, &suiteError{path: path, line: line, msg: msg}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty test file", path)

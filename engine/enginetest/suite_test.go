@@ -229,6 +229,7 @@ func TestSuiteParseErrors(t *testing.T) {
 		{"cases:\n  - name: a\n    events: [{}]\n    expect: [X, X]", `t_test.yaml:4:17: rule "X" is expected twice`},
 		{"rule_matching: most\ncases:\n  - {name: a, events: [{}]}", "t_test.yaml:1:16: rule_matching must be first or all"},
 		{"cases:\n  - name: a\n    events: [[1]]", "t_test.yaml:3:14: an event is a mapping, or a string of raw JSON"},
+		{"cases:\n  - {name: a, events: [\n", "t_test.yaml:2: did not find expected node content"},
 	} {
 		_, err := ParseSuite("t_test.yaml", []byte(c.body))
 		if err == nil || !strings.Contains(err.Error(), c.err) {
